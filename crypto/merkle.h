@@ -75,7 +75,9 @@ absl::Status VerifyConsistency(const Hasher& hasher, uint64_t size1, uint64_t si
                                const Digest& root2);
 
 // Reference implementations over leaf hashes held in memory (RFC 9162 §2.1.1 MTH, PATH, PROOF),
-// for tests and for small trees a client rebuilds itself.
+// for tests and for small trees a client rebuilds itself. Each call costs O(n) hashes.
+// Arguments outside the RFC's domain give an empty proof: index >= leaves.size(), or size1 == 0
+// or size1 >= leaves.size() (size1 == leaves.size() is the RFC's empty proof).
 Digest RootFromLeafHashes(const Hasher& hasher, absl::Span<const Digest> leaves);
 std::vector<Digest> InclusionProofFromLeafHashes(const Hasher& hasher,
                                                  absl::Span<const Digest> leaves, uint64_t index);

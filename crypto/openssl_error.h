@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include "absl/status/status.h"
@@ -40,6 +41,10 @@ struct OpenSslFree<EVP_MD> {
 template <>
 struct OpenSslFree<BIO> {
   static void Free(BIO* p) { BIO_free(p); }
+};
+template <>
+struct OpenSslFree<ECDSA_SIG> {
+  static void Free(ECDSA_SIG* p) { ECDSA_SIG_free(p); }
 };
 
 template <typename T>

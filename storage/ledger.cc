@@ -1,0 +1,457 @@
+#include "storage/ledger.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/checkpoint.h"
+#include "crypto/merkle.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+#include "storage/key_codec.h"
+#include "storage/log_config.h"
+#include "storage/tree_nodes.h"
+
+namespace herbtrace::storage {
+namespace {
+
+absl::Status CheckLogConfig(const LogConfig& stored, const LogConfig& wanted) {
+  if (stored.origin != wanted.origin) {
+    return absl::FailedPreconditionError(absl::StrCat("origin: this ledger is '", stored.origin,
+                                                      "', not '", wanted.origin, "'"));
+  }
+  if (stored.hash != wanted.hash) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("hash: this ledger uses ", crypto::HashAlgorithmName(stored.hash), ", not ",
+                     crypto::HashAlgorithmName(wanted.hash)));
+  }
+  if (stored.verifier_key != wanted.verifier_key) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("log key: this ledger was created with key ", stored.verifier_key,
+                     ", not ", wanted.verifier_key));
+  }
+  return absl::OkStatus();
+}
+
+std::string EventIdValue(uint64_t seq, const crypto::Digest& payload_hash) {
+  std::string value = BigEndian64(seq);
+  { const absl::string_view b = crypto::AsBytes(payload_hash); value.append(b.data(), b.size()); }
+  return value;
+}
+
+}  // namespace
+
+Ledger::Ledger(Options options, std::unique_ptr<crypto::Hasher> hasher,
+               std::unique_ptr<crypto::NoteSigner> log_signer, std::unique_ptr<LedgerDb> db,
+               crypto::CompactRange tree)
+    : options_(std::move(options)),
+      hasher_(std::move(hasher)),
+      log_signer_(std::move(log_signer)),
+      db_(std::move(db)),
+      view_(*db_, *hasher_),
+      tree_(std::move(tree)) {}
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
+    const std::string& path, Options options, std::unique_ptr<crypto::NoteSigner> log_signer) {
+  if (options.origin.empty()) return absl::InvalidArgumentError("origin: required");
+  if (log_signer == nullptr) return absl::InvalidArgumentError("log_signer: required");
+  if (options.max_group_size == 0) options.max_group_size = 1;
+  if (options.clock == nullptr) options.clock = &Clock::Real();
+
+  auto hasher = crypto::Hasher::Create(options.hash);
+  if (!hasher.ok()) return hasher.status();
+  LedgerDb::Options db_options;
+  db_options.mode = OpenMode::kWriter;
+  db_options.create_if_missing = true;
+  db_options.block_cache_bytes = options.block_cache_bytes;
+  auto db = LedgerDb::Open(path, db_options);
+  if (!db.ok()) return db.status();
+
+  crypto::CompactRange empty(**hasher);
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(options), *std::move(hasher),
+                                            std::move(log_signer), *std::move(db),
+                                            std::move(empty)));
+  if (auto s = ledger->InitializeOrVerify(); !s.ok()) return s;
+  ledger->sequencer_ = std::thread([l = ledger.get()] { l->RunSequencer(); });
+  return ledger;
+}
+
+absl::Status Ledger::InitializeOrVerify() {
+  const LogConfig wanted{options_.origin, options_.hash, log_signer_->VerifierKey()};
+  auto size = view_.Size();
+  if (!size.ok()) return size.status();
+
+  auto config = ReadLogConfig(*db_);
+  if (!config.ok() && !absl::IsNotFound(config.status())) return config.status();
+  if (!config.ok()) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->db().NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kEntries)));
+    it->SeekToFirst();
+    if (it->Valid() || *size != 0) {
+      return absl::DataLossError("meta log: missing, but the ledger holds entries");
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    auto s = db_->db().Put(wo, db_->cf(Cf::kMeta), rocksdb::Slice(kMetaLog.data(), kMetaLog.size()),
+                           EncodeLogConfig(wanted));
+    if (!s.ok()) return FromRocks(s, "writing the log configuration");
+  } else if (auto s = CheckLogConfig(*config, wanted); !s.ok()) {
+    return s;
+  }
+
+  // The entries must end exactly at the recorded tree size.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->db().NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kEntries)));
+  it->SeekToLast();
+  if (!it->status().ok()) return FromRocks(it->status(), "reading entries");
+  if (*size == 0) {
+    if (it->Valid()) {
+      return absl::DataLossError("entries: the tree size is 0 but entries are stored");
+    }
+  } else {
+    if (!it->Valid() || it->key().size() != 8) {
+      return absl::DataLossError(
+          absl::StrCat("entries: the tree size is ", *size, " but no entry is stored"));
+    }
+    const uint64_t last = ReadBigEndian64(absl::string_view(it->key().data(), 8));
+    if (last != *size - 1) {
+      return absl::DataLossError(absl::StrCat("entries: the last stored entry is ", last,
+                                              " but the tree size is ", *size));
+    }
+    const crypto::Digest leaf = crypto::HashLeaf(
+        *hasher_, absl::string_view(it->value().data(), it->value().size()));
+    auto stored_leaf = view_.LeafHash(last);
+    if (!stored_leaf.ok()) {
+      return absl::DataLossError(absl::StrCat("entry ", last, ": ", stored_leaf.status().message()));
+    }
+    if (*stored_leaf != leaf) {
+      return absl::DataLossError(absl::StrCat("entry ", last, ": leaf hash ", crypto::ToHex(leaf),
+                                              " does not match the stored tree (",
+                                              crypto::ToHex(*stored_leaf), ")"));
+    }
+  }
+
+  auto tree = crypto::CompactRange::FromNodes(*hasher_, view_.nodes(), *size);
+  if (!tree.ok()) {
+    return absl::DataLossError(absl::StrCat("tree: ", tree.status().message()));
+  }
+  tree_ = *std::move(tree);
+
+  // The stored tree must reproduce the root the log last signed.
+  auto note = view_.LatestCheckpointNote();
+  if (!note.ok()) return note.status();
+  if (note->has_value()) {
+    auto verifier = crypto::NoteVerifier::Create(wanted.verifier_key);
+    if (!verifier.ok()) return verifier.status();
+    auto checkpoint = crypto::OpenCheckpoint(**note, **verifier);
+    if (!checkpoint.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("checkpoint: the stored checkpoint does not verify: ",
+                       checkpoint.status().message()));
+    }
+    if (checkpoint->size > *size) {
+      return absl::DataLossError(absl::StrCat("checkpoint: signed for tree size ",
+                                              checkpoint->size, " but the log holds only ", *size,
+                                              " entries"));
+    }
+    auto root = crypto::TreeRoot(*hasher_, view_.nodes(), checkpoint->size);
+    if (!root.ok()) return absl::DataLossError(absl::StrCat("tree: ", root.status().message()));
+    if (*root != checkpoint->root_hash) {
+      return absl::DataLossError(absl::StrCat(
+          "tree: the stored tree at size ", checkpoint->size, " has root ", crypto::ToHex(*root),
+          " but the signed checkpoint says ", crypto::ToHex(checkpoint->root_hash)));
+    }
+    absl::MutexLock lock(&checkpoint_mu_);
+    checkpoint_size_ = checkpoint->size;
+    has_checkpoint_ = true;
+  }
+
+  absl::MutexLock lock(&durable_mu_);
+  durable_size_ = *size;
+  durable_root_ = tree_.Root();
+  return absl::OkStatus();
+}
+
+Ledger::~Ledger() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  if (sequencer_.joinable()) sequencer_.join();
+  uint64_t size;
+  crypto::Digest root;
+  {
+    absl::MutexLock lock(&durable_mu_);
+    size = durable_size_;
+    root = durable_root_;
+  }
+  bool stale;
+  {
+    absl::MutexLock lock(&checkpoint_mu_);
+    stale = !has_checkpoint_ || checkpoint_size_ < size;
+  }
+  // A clean close leaves a checkpoint of everything; a failure here only costs the next open a
+  // slightly older checkpoint to verify against.
+  if (stale && size > 0) (void)SignAndStoreCheckpoint(size, root, /*sync=*/true);
+}
+
+uint64_t Ledger::size() const {
+  absl::MutexLock lock(&durable_mu_);
+  return durable_size_;
+}
+
+void Ledger::AppendAsync(AppendRequest request, AppendCallback done) {
+  absl::MutexLock lock(&queue_mu_);
+  if (stopping_) {
+    done(absl::UnavailableError("ledger: closing"));
+    return;
+  }
+  queue_.push_back(Pending{std::move(request), std::move(done)});
+}
+
+absl::StatusOr<v1::Receipt> Ledger::Append(AppendRequest request) {
+  absl::Mutex mu;
+  bool finished = false;
+  absl::StatusOr<v1::Receipt> result;
+  AppendAsync(std::move(request), [&](absl::StatusOr<v1::Receipt> r) {
+    absl::MutexLock lock(&mu);
+    result = std::move(r);
+    finished = true;
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&finished));
+  return result;
+}
+
+void Ledger::RunSequencer() {
+  for (;;) {
+    std::vector<Pending> group;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      queue_mu_.Await(absl::Condition(
+          +[](Ledger* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->queue_mu_) {
+            return !self->queue_.empty() || self->stopping_;
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      const size_t n = std::min(queue_.size(), options_.max_group_size);
+      group.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(std::move(group));
+  }
+}
+
+// What one append of a group came to, before the group is durable.
+struct Ledger::Staged {
+  absl::StatusOr<v1::Receipt> result = absl::UnknownError("not staged");
+  // >= 0: a retry of the append at that index of the same group; completes with its receipt.
+  int same_as = -1;
+};
+
+void Ledger::CommitGroup(std::vector<Pending> group) {
+  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  const crypto::CompactRange tree_before = tree_;
+  uint64_t seq = tree_.size();
+  std::vector<Staged> staged(group.size());
+  // Event ids accepted earlier in this group: index in group and payload hash.
+  absl::flat_hash_map<std::string, std::pair<int, crypto::Digest>> in_group;
+
+  for (size_t i = 0; i < group.size(); ++i) {
+    const AppendRequest& request = group[i].request;
+    Staged& out = staged[i];
+    if (request.event_id.empty()) {
+      out.result = absl::InvalidArgumentError("event_id: required");
+      continue;
+    }
+    const crypto::Digest payload_hash = hasher_->Hash(request.signed_event.payload());
+
+    if (auto it = in_group.find(request.event_id); it != in_group.end()) {
+      if (it->second.second == payload_hash) {
+        out.same_as = it->second.first;
+      } else {
+        out.result = absl::AlreadyExistsError(absl::StrCat(
+            "event_id: ", request.event_id, " is already in the log with other bytes"));
+      }
+      continue;
+    }
+    auto existing = db_->Get(Cf::kEventIds, request.event_id);
+    if (!existing.ok()) {
+      out.result = existing.status();
+      continue;
+    }
+    if (existing->has_value()) {
+      const std::string& value = **existing;
+      const uint64_t original = ReadBigEndian64(value);
+      if (value.size() == 8 + crypto::kDigestSize &&
+          absl::string_view(value).substr(8) == crypto::AsBytes(payload_hash)) {
+        out.result = view_.ReceiptFor(original);
+      } else {
+        out.result = absl::AlreadyExistsError(
+            absl::StrCat("event_id: ", request.event_id, " is already in the log at seq ",
+                         original, " with other bytes"));
+      }
+      continue;
+    }
+
+    const absl::Time now = options_.clock->Now();
+    batch.SetSavePoint();
+    StateTxn txn(*db_, batch, seq, now);
+    absl::Status status =
+        options_.rule != nullptr ? options_.rule->Apply(request, txn) : absl::OkStatus();
+
+    // Link every touched batch's chain, and check the heads the client expected.
+    v1::LedgerEntry entry;
+    for (const std::string& batch_id : txn.touched_batches()) {
+      if (!status.ok()) break;
+      std::string value;
+      rocksdb::Status s = batch.GetFromBatchAndDB(&db_->db(), rocksdb::ReadOptions(),
+                                                  db_->cf(Cf::kBatchHeads), batch_id, &value);
+      v1::BatchLink* link = entry.add_batch_prev();
+      link->set_batch_id(batch_id);
+      if (s.ok()) {
+        auto head = DecodeBatchHead(value, batch_id);
+        if (!head.ok()) {
+          status = head.status();
+          break;
+        }
+        link->set_prev_leaf_hash(std::string(crypto::AsBytes(head->leaf_hash)));
+      } else if (!s.IsNotFound()) {
+        status = FromRocks(s, "reading batch_heads");
+      }
+    }
+    for (const auto& [batch_id, expected] : request.expected_heads) {
+      if (!status.ok()) break;
+      std::string current;
+      rocksdb::Status s = batch.GetFromBatchAndDB(&db_->db(), rocksdb::ReadOptions(),
+                                                  db_->cf(Cf::kBatchHeads), batch_id, &current);
+      std::string current_hash;
+      if (s.ok()) {
+        current_hash = current.substr(8);
+      } else if (!s.IsNotFound()) {
+        status = FromRocks(s, "reading batch_heads");
+        break;
+      }
+      if (current_hash != expected) {
+        status = absl::AbortedError(absl::StrCat(
+            "expected_heads[", batch_id, "]: stale head: the batch's head is now ",
+            current_hash.empty() ? std::string("(none)")
+                                 : crypto::ToHex(*crypto::DigestFromBytes(current_hash, "head"))));
+      }
+    }
+    if (!status.ok()) {
+      batch.RollbackToSavePoint();
+      out.result = status;
+      continue;
+    }
+    batch.PopSavePoint();
+
+    entry.set_seq(seq);
+    entry.set_received_at_unix_micros(absl::ToUnixMicros(now));
+    entry.set_event_id(request.event_id);
+    *entry.mutable_signed_event() = request.signed_event;
+    const std::string bytes = entry.SerializeAsString();
+    const crypto::Digest leaf = crypto::HashLeaf(*hasher_, bytes);
+
+    const std::string seq_key = BigEndian64(seq);
+    batch.Put(db_->cf(Cf::kEntries), seq_key, bytes);
+    for (const auto& [id, hash] : tree_.Append(leaf)) {
+      batch.Put(db_->cf(Cf::kTree), TreeNodeKey(id), rocksdb::Slice(crypto::AsBytes(hash).data(),
+                                                                     crypto::kDigestSize));
+    }
+    batch.Put(db_->cf(Cf::kEventIds), request.event_id, EventIdValue(seq, payload_hash));
+    const std::string head = EncodeBatchHead(BatchHead{seq, leaf});
+    for (const std::string& batch_id : txn.touched_batches()) {
+      batch.Put(db_->cf(Cf::kBatchHeads), batch_id, head);
+      batch.Put(db_->cf(Cf::kBatchEntries), BatchEntryKey(batch_id, seq), rocksdb::Slice());
+    }
+
+    v1::Receipt receipt;
+    receipt.set_event_id(request.event_id);
+    receipt.set_seq(seq);
+    receipt.set_leaf_hash(std::string(crypto::AsBytes(leaf)));
+    receipt.set_received_at_unix_micros(entry.received_at_unix_micros());
+    receipt.set_tree_size(seq + 1);
+    receipt.set_root_hash(std::string(crypto::AsBytes(tree_.Root())));
+    out.result = std::move(receipt);
+    in_group.emplace(request.event_id, std::make_pair(static_cast<int>(i), payload_hash));
+    ++seq;
+  }
+
+  if (seq > tree_before.size()) {
+    batch.Put(db_->cf(Cf::kMeta), rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()),
+              BigEndian64(seq));
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    const absl::Status written = FromRocks(db_->db().Write(wo, batch.GetWriteBatch()),
+                                           "committing appends");
+    if (!written.ok()) {
+      // Nothing of the group reached the log: every append staged in it fails.
+      tree_ = tree_before;
+      for (size_t i = 0; i < staged.size(); ++i) {
+        if (staged[i].same_as >= 0 || (staged[i].result.ok() && staged[i].result->seq() >=
+                                                                    tree_before.size())) {
+          staged[i].same_as = -1;
+          staged[i].result = written;
+        }
+      }
+    } else {
+      absl::MutexLock lock(&durable_mu_);
+      durable_size_ = seq;
+      durable_root_ = tree_.Root();
+    }
+  }
+
+  // Resolve retries first: their originals' results are moved out below.
+  for (Staged& s : staged) {
+    if (s.same_as >= 0) s.result = staged[s.same_as].result;
+  }
+  for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(staged[i].result));
+
+  const absl::Time now = options_.clock->Now();
+  if (tree_.size() > tree_before.size() && now - last_checkpoint_at_ >= options_.checkpoint_interval) {
+    last_checkpoint_at_ = now;
+    // Not synced: it rides on the next group's WAL sync; losing it to a crash only means the
+    // previous checkpoint is the one verified on open.
+    (void)SignAndStoreCheckpoint(tree_.size(), tree_.Root(), /*sync=*/false);
+  }
+}
+
+absl::StatusOr<std::string> Ledger::SignCheckpoint() {
+  uint64_t size;
+  crypto::Digest root;
+  {
+    absl::MutexLock lock(&durable_mu_);
+    size = durable_size_;
+    root = durable_root_;
+  }
+  return SignAndStoreCheckpoint(size, root, /*sync=*/true);
+}
+
+absl::StatusOr<std::string> Ledger::SignAndStoreCheckpoint(uint64_t size,
+                                                           const crypto::Digest& root, bool sync) {
+  crypto::Checkpoint checkpoint;
+  checkpoint.origin = options_.origin;
+  checkpoint.size = size;
+  checkpoint.root_hash = root;
+  auto note = crypto::SignCheckpoint(checkpoint, *log_signer_);
+  if (!note.ok()) return note.status();
+
+  absl::MutexLock lock(&checkpoint_mu_);
+  if (has_checkpoint_ && size < checkpoint_size_) {
+    // A newer checkpoint is already stored; this one is valid but not the latest.
+    return note;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  auto s = db_->db().Put(wo, db_->cf(Cf::kMeta),
+                         rocksdb::Slice(kMetaCheckpoint.data(), kMetaCheckpoint.size()), *note);
+  if (!s.ok()) return FromRocks(s, "storing the checkpoint");
+  checkpoint_size_ = size;
+  has_checkpoint_ = true;
+  return note;
+}
+
+}  // namespace herbtrace::storage

@@ -1,0 +1,165 @@
+// The HerbTrace log: an append-only, hash-chained, Merkle-tree ledger on RocksDB, owned by one
+// writer process.
+//
+// Appends are sequenced by one thread. Signatures and decoding happen before, on the callers'
+// threads; the sequencer only checks idempotency, runs the StateRule (the domain rules), links
+// each touched batch's hash chain, assigns the sequence number and stages the entry, its tree
+// nodes and its indexes into the current group. A group (up to Options::max_group_size appends
+// that queued while the previous group was being written) is committed as ONE RocksDB WriteBatch
+// with one WAL sync; only then does any append in it complete. So an acknowledged append is
+// durable, and the log and its indexes never disagree after a crash.
+//
+// Every append is idempotent by event id: the same id with the same signed payload completes with
+// the original receipt; the same id with other bytes fails with AlreadyExists and writes nothing.
+//
+// Thread-safe: Append/AppendAsync and every read may be called from any thread.
+#ifndef HERBTRACE_STORAGE_LEDGER_H_
+#define HERBTRACE_STORAGE_LEDGER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "crypto/compact_range.h"
+#include "crypto/hash.h"
+#include "crypto/signed_note.h"
+#include "herbtrace/v1/entry.pb.h"
+#include "storage/clock.h"
+#include "storage/ledger_db.h"
+#include "storage/log_view.h"
+#include "storage/state_txn.h"
+
+namespace herbtrace::storage {
+
+// What the domain layer learned about a request before sequencing (the decoded event, the
+// verified signer); handed to the StateRule untouched.
+class AppendContext {
+ public:
+  virtual ~AppendContext() = default;
+};
+
+struct AppendRequest {
+  std::string event_id;
+  // As submitted; signed_event.payload is the exact signed bytes.
+  v1::SignedEvent signed_event;
+  // Optimistic concurrency: batch id → the head leaf hash the client last saw (32 bytes, or
+  // empty for "the batch must not exist yet"). A stale head fails the append with Aborted.
+  std::vector<std::pair<std::string, std::string>> expected_heads;
+  std::shared_ptr<const AppendContext> context;
+};
+
+// The domain rules, run on the sequencer thread for every append in sequence order.
+class StateRule {
+ public:
+  virtual ~StateRule() = default;
+  // Checks the request against the state in `txn` and stages its state changes there, calling
+  // txn.TouchBatch for every batch the event touches. An error rejects this append only: its
+  // staged changes are discarded and the caller gets the status unchanged. Must not block.
+  virtual absl::Status Apply(const AppendRequest& request, StateTxn& txn) = 0;
+};
+
+class Ledger {
+ public:
+  struct Options {
+    // First line of every checkpoint: the log's identity, e.g. "anguo.herbtrace.cn/log".
+    std::string origin;
+    crypto::HashAlgorithm hash = crypto::HashAlgorithm::kSha256;
+    // Sync the WAL before acknowledging a group. Off only for benchmarks and bulk imports.
+    bool sync = true;
+    size_t max_group_size = 1024;
+    // After a committed group, sign a new checkpoint if the last one is older than this.
+    absl::Duration checkpoint_interval = absl::Seconds(1);
+    // Not owned; default Clock::Real().
+    const Clock* clock = nullptr;
+    // Not owned; null accepts every append and touches no batch.
+    StateRule* rule = nullptr;
+    size_t block_cache_bytes = 256 << 20;
+  };
+
+  // Opens (creating when the directory holds no ledger) and verifies the ledger: the stored
+  // tree size matches the entries, the newest entry's leaf matches the tree, the stored tree
+  // reproduces the last signed checkpoint's root, and the checkpoint carries a valid signature
+  // of `log_signer`'s key. A ledger that does not verify is refused with DataLoss naming where
+  // it breaks. A ledger created with another origin, hash or key is refused with
+  // FailedPrecondition.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(
+      const std::string& path, Options options, std::unique_ptr<crypto::NoteSigner> log_signer);
+
+  // Drains every queued append, stops the sequencer, signs a last checkpoint.
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  using AppendCallback = std::function<void(absl::StatusOr<v1::Receipt>)>;
+  // `done` runs exactly once, on the sequencer thread, after the append is durable or has
+  // failed; it must be quick and must not block (hand work elsewhere).
+  void AppendAsync(AppendRequest request, AppendCallback done);
+  // Blocks until the append is durable or has failed.
+  absl::StatusOr<v1::Receipt> Append(AppendRequest request);
+
+  // Signs a checkpoint of everything durable now, stores it as the latest, returns the note.
+  absl::StatusOr<std::string> SignCheckpoint();
+
+  // Entries that are durable and visible to readers.
+  uint64_t size() const;
+  const LogView& view() const { return view_; }
+  LedgerDb& db() { return *db_; }
+  const crypto::Hasher& hasher() const { return *hasher_; }
+  const crypto::NoteSigner& log_signer() const { return *log_signer_; }
+  const Options& options() const { return options_; }
+
+ private:
+  struct Pending {
+    AppendRequest request;
+    AppendCallback done;
+  };
+  struct Staged;
+
+  Ledger(Options options, std::unique_ptr<crypto::Hasher> hasher,
+         std::unique_ptr<crypto::NoteSigner> log_signer, std::unique_ptr<LedgerDb> db,
+         crypto::CompactRange tree);
+
+  absl::Status InitializeOrVerify();
+  void RunSequencer();
+  void CommitGroup(std::vector<Pending> group);
+  absl::StatusOr<std::string> SignAndStoreCheckpoint(uint64_t size, const crypto::Digest& root,
+                                                     bool sync);
+
+  const Options options_;
+  const std::unique_ptr<crypto::Hasher> hasher_;
+  const std::unique_ptr<crypto::NoteSigner> log_signer_;
+  const std::unique_ptr<LedgerDb> db_;
+  const LogView view_;
+
+  // Owned by the sequencer thread once it runs.
+  crypto::CompactRange tree_;
+  absl::Time last_checkpoint_at_ = absl::InfinitePast();
+
+  mutable absl::Mutex queue_mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+
+  // The newest durable (size, root): what a checkpoint may sign.
+  mutable absl::Mutex durable_mu_;
+  uint64_t durable_size_ ABSL_GUARDED_BY(durable_mu_) = 0;
+  crypto::Digest durable_root_ ABSL_GUARDED_BY(durable_mu_){};
+  // Serializes checkpoint signing so an older checkpoint never overwrites a newer one.
+  absl::Mutex checkpoint_mu_;
+  uint64_t checkpoint_size_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;
+  bool has_checkpoint_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+
+  std::thread sequencer_;
+};
+
+}  // namespace herbtrace::storage
+
+#endif  // HERBTRACE_STORAGE_LEDGER_H_

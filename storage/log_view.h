@@ -1,0 +1,84 @@
+// Reads of a ledger: entries as stored, leaf hashes, roots and proofs for any past tree size,
+// batch histories and heads, the latest signed checkpoint. Used by the writer and by reader
+// processes (a secondary LedgerDb) alike.
+//
+// Thread-safe. Every call reads the database as it is now; a reader that follows a writer sees
+// new entries after LedgerDb::CatchUp.
+#ifndef HERBTRACE_STORAGE_LOG_VIEW_H_
+#define HERBTRACE_STORAGE_LOG_VIEW_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/hash.h"
+#include "crypto/merkle.h"
+#include "herbtrace/v1/entry.pb.h"
+#include "storage/ledger_db.h"
+#include "storage/tree_nodes.h"
+
+namespace herbtrace::storage {
+
+// The head of one batch's hash chain.
+struct BatchHead {
+  uint64_t seq = 0;
+  crypto::Digest leaf_hash{};
+};
+
+// value := u64be(seq) ‖ leaf hash.
+std::string EncodeBatchHead(const BatchHead& head);
+absl::StatusOr<BatchHead> DecodeBatchHead(absl::string_view value, absl::string_view batch_id);
+
+// The key of one entry in a batch's history: batch id ‖ 0x00 ‖ u64be(seq).
+std::string BatchEntryKey(absl::string_view batch_id, uint64_t seq);
+
+class LogView {
+ public:
+  // REQUIRES: db and hasher outlive the view.
+  LogView(const LedgerDb& db, const crypto::Hasher& hasher)
+      : db_(db), hasher_(hasher), nodes_(db) {}
+
+  const crypto::Hasher& hasher() const { return hasher_; }
+  const crypto::NodeReader& nodes() const { return nodes_; }
+
+  // Number of entries in the log, as recorded with the last committed group.
+  absl::StatusOr<uint64_t> Size() const;
+
+  // The entry's stored bytes; NotFound("entry N: ...") past the end.
+  absl::StatusOr<std::string> EntryBytes(uint64_t seq) const;
+  absl::StatusOr<crypto::Digest> LeafHash(uint64_t seq) const;
+
+  // Root of the first `size` entries. OutOfRange if size exceeds the log.
+  absl::StatusOr<crypto::Digest> RootAt(uint64_t size) const;
+  absl::StatusOr<std::vector<crypto::Digest>> InclusionProof(uint64_t seq,
+                                                            uint64_t tree_size) const;
+  absl::StatusOr<std::vector<crypto::Digest>> ConsistencyProof(uint64_t size1,
+                                                              uint64_t size2) const;
+
+  // The receipt the log gave (or would give) for the entry at `seq`: its leaf hash and the
+  // root of the tree it ended.
+  absl::StatusOr<v1::Receipt> ReceiptFor(uint64_t seq) const;
+
+  // Sequence number of an event id, if the log has it.
+  absl::StatusOr<std::optional<uint64_t>> FindEvent(absl::string_view event_id) const;
+
+  // The latest signed checkpoint note, exactly as signed; nullopt before the first.
+  absl::StatusOr<std::optional<std::string>> LatestCheckpointNote() const;
+
+  absl::StatusOr<std::optional<BatchHead>> Head(absl::string_view batch_id) const;
+  // Every entry that touched the batch, oldest first.
+  absl::StatusOr<std::vector<uint64_t>> BatchHistory(absl::string_view batch_id) const;
+
+ private:
+  absl::Status CheckSize(uint64_t size, absl::string_view field) const;
+
+  const LedgerDb& db_;
+  const crypto::Hasher& hasher_;
+  TreeNodeReader nodes_;
+};
+
+}  // namespace herbtrace::storage
+
+#endif  // HERBTRACE_STORAGE_LOG_VIEW_H_
