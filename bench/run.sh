@@ -23,10 +23,10 @@ sha_bytes=$(openssl speed -mr -seconds 3 -bytes $((value_size + 1)) sha256 2>/de
   | awk -F: '/^\+F:/{print $4}')
 sha_hashes=$(awk -v b="$sha_bytes" -v s=$((value_size + 1)) 'BEGIN{printf "%.0f", b/s}')
 ed_verify=$(openssl speed -mr -seconds 3 ed25519 2>/dev/null \
-  | awk -F: '/^\+F6:/{print $5; exit}')
+  | awk -F: '/^\+F6:/{print $6; exit}')
 dbb() {
   db_bench --benchmarks=fillseq --value_size=$value_size --db="$tmp/db_bench" "$@" 2>/dev/null \
-    | awk '/^fillseq/{for(i=1;i<=NF;i++) if($i=="ops/sec;") print $(i-1)}'
+    | awk '/^fillseq/{for(i=1;i<=NF;i++) if($i ~ /^ops\/sec;?$/) print $(i-1)}'
 }
 fillseq=$(dbb --num=1000000 --sync=0)
 fillseq_sync=$(dbb --num=3000 --sync=1)

@@ -2,10 +2,10 @@
 // note (signed_note.h) whose text is
 //
 //   checkpoint = origin "\n" tree-size "\n" root-hash "\n" *(extension "\n")
-//   origin     = 1*(UTF-8 other than "\n")     ; the log's identity, e.g. "anguo.herbtrace.cn/log"
+//   origin     = 1*(UTF-8 but controls)       ; the log's identity, e.g. "anguo.herbtrace.cn/log"
 //   tree-size  = "0" / %x31-39 *DIGIT          ; decimal, no leading zeros, fits in a uint64
 //   root-hash  = base64 of the 32-byte RFC 9162 root, padded, canonical
-//   extension  = 1*(UTF-8 other than "\n")     ; opaque; HerbTrace writes none
+//   extension  = 1*(UTF-8 but controls)       ; opaque; HerbTrace writes none
 //
 // and whose log signature is under a key named exactly the origin. The formatting is canonical:
 // FormatCheckpoint(*ParseCheckpoint(t)) == t for every t that parses.

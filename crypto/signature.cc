@@ -1,14 +1,14 @@
 #include "crypto/signature.h"
 
+#include <climits>
+#include <utility>
+
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-
-#include <climits>
-#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -140,8 +140,9 @@ absl::StatusOr<std::string> KeyId(SignatureAlgorithm algorithm, absl::string_vie
 // integers) and trailing bytes would give one signature several byte strings, and peers hashing
 // signatures (as this ledger's events do) would disagree about which one they saw.
 absl::Status CheckStrictDer(absl::string_view signature) {
-  if (signature.empty() || signature.size() > static_cast<size_t>(LONG_MAX)) {
-    return absl::InvalidArgumentError("signature: sm2 signature is empty");
+  if (signature.empty()) return absl::InvalidArgumentError("signature: sm2 signature is empty");
+  if (signature.size() > static_cast<size_t>(LONG_MAX)) {
+    return absl::InvalidArgumentError("signature: sm2 signature is too long");
   }
   const unsigned char* p = Bytes(signature);
   OpenSslPtr<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(signature.size())));
@@ -279,8 +280,6 @@ class EvpPublicKey final : public PublicKey {
   const std::string key_id_;
 };
 
-// Takes any decoded key (public or private) and keeps only its public half, so a PublicKey never
-// holds secret material.
 absl::StatusOr<std::unique_ptr<EvpPublicKey>> PublicKeyFromRaw(SignatureAlgorithm algorithm,
                                                                 absl::string_view raw) {
   OpenSslPtr<EVP_PKEY> pkey;
@@ -329,6 +328,8 @@ absl::StatusOr<std::unique_ptr<EvpPublicKey>> PublicKeyFromRaw(SignatureAlgorith
                                         *std::move(key_id));
 }
 
+// Takes any decoded key (public or private) and keeps only its public half, so a PublicKey never
+// holds secret material.
 absl::StatusOr<std::unique_ptr<EvpPublicKey>> PublicKeyFromPkey(const EVP_PKEY* pkey) {
   auto algorithm = AlgorithmOf(pkey);
   if (!algorithm.ok()) return algorithm.status();

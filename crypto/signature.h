@@ -48,8 +48,9 @@ class PublicKey {
   virtual absl::StatusOr<std::string> ToPem() const = 0;
   virtual absl::StatusOr<std::string> ToDer() const = 0;
 
-  // OK, or Unauthenticated("signature: ...") when the signature does not verify, or
-  // InvalidArgument when it is malformed (wrong length, not DER).
+  // OK, or Unauthenticated("signature: does not verify ...") when the signature does not verify,
+  // or InvalidArgument when it is malformed (Ed25519: not 64 bytes; SM2: not strict DER, so that
+  // one signature has one byte string).
   virtual absl::Status Verify(absl::string_view message, absl::string_view signature) const = 0;
 
   // SM2 only: verifies a DER signature over an already computed e = SM3(Z_A ‖ M), for peers that
@@ -64,7 +65,9 @@ class PrivateKey {
   virtual ~PrivateKey() = default;
 
   static absl::StatusOr<std::unique_ptr<PrivateKey>> Generate(SignatureAlgorithm algorithm);
-  // PKCS#8, PEM ("-----BEGIN PRIVATE KEY-----") or DER.
+  // PKCS#8, PEM ("-----BEGIN PRIVATE KEY-----") or DER, unencrypted: an encrypted key is
+  // InvalidArgument (never a passphrase prompt). Keys other than Ed25519 and SM2 are
+  // InvalidArgument naming their type, here and in PublicKey's factories.
   static absl::StatusOr<std::unique_ptr<PrivateKey>> FromPem(absl::string_view pem);
   static absl::StatusOr<std::unique_ptr<PrivateKey>> FromDer(absl::string_view der);
   // The 32-byte RFC 8032 secret key.
@@ -75,7 +78,8 @@ class PrivateKey {
   virtual absl::StatusOr<std::string> ToPem() const = 0;
   virtual absl::StatusOr<std::string> ToDer() const = 0;
 
-  // Ed25519: 64 bytes. SM2: DER, 70-72 bytes.
+  // Ed25519: 64 bytes, deterministic. SM2: strict DER, at most 72 bytes (70-72 unless r or s
+  // happens to be short), randomized.
   virtual absl::StatusOr<std::string> Sign(absl::string_view message) const = 0;
 };
 

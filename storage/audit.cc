@@ -1,7 +1,7 @@
 #include "storage/audit.h"
 
-#include <array>
 #include <memory>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -19,40 +19,57 @@
 namespace herbtrace::storage {
 namespace {
 
-// Walks the stored nodes of every tree level in index order, alongside the nodes recomputed
-// from the entries (which also come out in index order per level), so each stored node is
-// compared with one sequential read.
-class StoredLevels {
- public:
-  explicit StoredLevels(const LedgerDb& db) : db_(db) {}
+// The event index is checked as a multiset against the entries: each side sums a 128-bit digest
+// of (event id, seq, payload hash) per record, in one sequential pass each, the index's on a
+// second thread. Equal sums and counts mean the index holds exactly the entries' records; a
+// difference is then located with point reads. (The index is not a trust anchor — entries, tree
+// and checkpoint are — so an additive sum is strong enough to catch corruption and bugs.)
+struct IndexSum {
+  uint64_t count = 0;
+  uint64_t lo = 0;
+  uint64_t hi = 0;
 
-  // OK when the next stored node of `id.level` is `id` with `hash`.
-  absl::Status Check(crypto::NodeId id, const crypto::Digest& hash) {
-    auto& it = iterators_[id.level];
-    const std::string key = TreeNodeKey(id);
-    if (it == nullptr) {
-      it.reset(db_.db().NewIterator(rocksdb::ReadOptions(), db_.cf(Cf::kTree)));
-      it->Seek(key);
-    } else {
-      it->Next();
-    }
-    const std::string where =
-        absl::StrCat("tree node (level ", id.level, ", index ", id.index, ")");
-    if (!it->status().ok()) return FromRocks(it->status(), "reading tree");
-    if (!it->Valid() || it->key() != rocksdb::Slice(key)) {
-      return absl::DataLossError(absl::StrCat(where, ": not stored"));
-    }
-    if (it->value() != rocksdb::Slice(crypto::AsBytes(hash).data(), crypto::kDigestSize)) {
-      return absl::DataLossError(
-          absl::StrCat(where, ": stored hash differs from the hash recomputed from the entries"));
-    }
-    return absl::OkStatus();
+  void Add(const crypto::Hasher& hasher, absl::string_view event_id, uint64_t seq,
+           const crypto::Digest& payload_hash) {
+    std::string buf(event_id);
+    buf.push_back('\0');
+    AppendBigEndian64(&buf, seq);
+    const absl::string_view b = crypto::AsBytes(payload_hash);
+    buf.append(b.data(), b.size());
+    const crypto::Digest d = hasher.Hash(buf);
+    const uint64_t a = ReadBigEndian64(AsView(d, 0)), c = ReadBigEndian64(AsView(d, 8));
+    const uint64_t new_lo = lo + c;
+    hi += a + (new_lo < lo ? 1 : 0);
+    lo = new_lo;
+    ++count;
   }
+  friend bool operator==(const IndexSum&, const IndexSum&) = default;
 
  private:
-  const LedgerDb& db_;
-  std::array<std::unique_ptr<rocksdb::Iterator>, 64> iterators_;
+  static absl::string_view AsView(const crypto::Digest& d, size_t offset) {
+    return crypto::AsBytes(d).substr(offset, 8);
+  }
 };
+
+// Sums the event index; any record that does not decode, or names a size outside the log, fails.
+absl::Status SumEventIndex(const LedgerDb& db, const crypto::Hasher& hasher, uint64_t size,
+                           IndexSum& sum) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEventIds)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const absl::string_view id(it->key().data(), it->key().size());
+    auto record = DecodeEventRecord(absl::string_view(it->value().data(), it->value().size()), id);
+    if (!record.ok()) return record.status();
+    if (record->seq >= size || record->committed_size <= record->seq ||
+        record->committed_size > size) {
+      return absl::DataLossError(absl::StrCat("event_ids[", id, "]: names seq ", record->seq,
+                                              " and tree size ", record->committed_size,
+                                              " in a log of ", size));
+    }
+    sum.Add(hasher, id, record->seq, record->payload_hash);
+  }
+  return FromRocks(it->status(), "reading event_ids");
+}
 
 }  // namespace
 
@@ -100,13 +117,30 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   }
 
   crypto::CompactRange tree(**hasher);
-  StoredLevels stored(db);
   absl::flat_hash_map<std::string, crypto::Digest> chain_heads;
+  IndexSum index_sum;
+  absl::Status index_status;
+  std::thread index_thread;
+  if (options.check_event_index) {
+    index_thread = std::thread([&] { index_status = SumEventIndex(db, **hasher, *size, index_sum); });
+  }
+  // Joins the index thread on every way out.
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
+  } joiner{index_thread};
+  IndexSum entries_sum;
+
   std::unique_ptr<rocksdb::Iterator> it(
       db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEntries)));
+  std::unique_ptr<rocksdb::Iterator> nodes(
+      db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kTree)));
+  nodes->SeekToFirst();
   v1::LedgerEntry entry;
   uint64_t seq = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++seq) {
+  for (it->SeekToFirst(); it->Valid(); it->Next(), nodes->Next(), ++seq) {
     const rocksdb::Slice key = it->key();
     if (key.size() != 8) return fail(seq, absl::StrCat("entry ", seq, ": malformed key"));
     const uint64_t stored_seq = ReadBigEndian64(absl::string_view(key.data(), 8));
@@ -116,17 +150,22 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
     }
     const absl::string_view bytes(it->value().data(), it->value().size());
     const crypto::Digest leaf = crypto::HashLeaf(**hasher, bytes);
-    for (const auto& [id, hash] : tree.Append(leaf)) {
-      if (auto s = stored.Check(id, hash); !s.ok()) {
-        if (!absl::IsDataLoss(s)) return s;
-        if (id.level == 0) {
-          return fail(seq, absl::StrCat("entry ", seq,
-                                        ": its bytes do not hash to the stored leaf (the entry "
-                                        "or its leaf hash was altered): ",
-                                        s.message()));
-        }
-        return fail(seq, absl::StrCat("entry ", seq, ": ", s.message()));
+    const std::string expected_nodes = EncodeTreeNodes(tree.Append(leaf));
+    if (!nodes->Valid() || nodes->key() != key) {
+      if (!nodes->status().ok()) return FromRocks(nodes->status(), "reading tree");
+      return fail(seq, absl::StrCat("entry ", seq, ": its tree nodes are not stored"));
+    }
+    const absl::string_view stored_nodes(nodes->value().data(), nodes->value().size());
+    if (stored_nodes != expected_nodes) {
+      if (stored_nodes.substr(0, crypto::kDigestSize) !=
+          absl::string_view(expected_nodes).substr(0, crypto::kDigestSize)) {
+        return fail(seq, absl::StrCat("entry ", seq,
+                                      ": its bytes do not hash to the stored leaf (the entry or "
+                                      "its leaf hash was altered)"));
       }
+      return fail(seq, absl::StrCat("entry ", seq,
+                                    ": the tree nodes it completed differ from those "
+                                    "recomputed from the entries"));
     }
     if (!entry.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       return fail(seq, absl::StrCat("entry ", seq, ": stored bytes do not parse as LedgerEntry"));
@@ -135,12 +174,8 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
       return fail(seq, absl::StrCat("entry ", seq, ": records seq ", entry.seq()));
     }
     if (options.check_event_index) {
-      auto found = view.FindEvent(entry.event_id());
-      if (!found.ok()) return found.status();
-      if (!found->has_value() || **found != seq) {
-        return fail(seq, absl::StrCat("entry ", seq, ": event_ids[", entry.event_id(),
-                                      "] does not point back at it"));
-      }
+      entries_sum.Add(**hasher, entry.event_id(), seq,
+                      (*hasher)->Hash(entry.signed_event().payload()));
     }
     if (options.check_batch_chains) {
       absl::string_view previous_id;
@@ -176,6 +211,32 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
                 absl::StrCat("entries: ", seq, " stored but the tree size says ", *size));
   }
   report.root = tree.Root();
+
+  if (options.check_event_index) {
+    index_thread.join();
+    if (!index_status.ok()) {
+      if (!absl::IsDataLoss(index_status)) return index_status;
+      return fail(std::nullopt, std::string(index_status.message()));
+    }
+    if (!(index_sum == entries_sum)) {
+      // Locate the difference: the first entry whose record is absent or wrong.
+      for (uint64_t s = 0; s < seq; ++s) {
+        auto bytes = view.EntryBytes(s);
+        if (!bytes.ok()) return bytes.status();
+        if (!entry.ParseFromString(*bytes)) return bytes.status();
+        auto record = view.FindEventRecord(entry.event_id());
+        if (!record.ok()) return record.status();
+        if (!record->has_value() || (*record)->seq != s ||
+            (*record)->payload_hash != (*hasher)->Hash(entry.signed_event().payload())) {
+          return fail(s, absl::StrCat("entry ", s, ": event_ids[", entry.event_id(),
+                                      "] does not point back at it"));
+        }
+      }
+      return fail(std::nullopt,
+                  absl::StrCat("event_ids: holds ", index_sum.count, " records for ",
+                               entries_sum.count, " entries (records for no entry)"));
+    }
+  }
   return report;
 }
 

@@ -10,6 +10,7 @@
 #include "storage/key_codec.h"
 #include "storage/log_config.h"
 #include "storage/tree_nodes.h"
+#include "rocksdb/write_batch.h"
 
 namespace herbtrace::storage {
 namespace {
@@ -32,11 +33,6 @@ absl::Status CheckLogConfig(const LogConfig& stored, const LogConfig& wanted) {
   return absl::OkStatus();
 }
 
-std::string EventIdValue(uint64_t seq, const crypto::Digest& payload_hash) {
-  std::string value = BigEndian64(seq);
-  { const absl::string_view b = crypto::AsBytes(payload_hash); value.append(b.data(), b.size()); }
-  return value;
-}
 
 }  // namespace
 
@@ -249,15 +245,57 @@ struct Ledger::Staged {
   absl::StatusOr<v1::Receipt> result = absl::UnknownError("not staged");
   // >= 0: a retry of the append at that index of the same group; completes with its receipt.
   int same_as = -1;
+  crypto::Digest payload_hash{};
 };
 
+namespace {
+
+// Copies a rule's staged state changes into the group's batch, so the group stays one write.
+class CopyStateChanges final : public rocksdb::WriteBatch::Handler {
+ public:
+  CopyStateChanges(const LedgerDb& db, rocksdb::WriteBatch& out) : db_(db), out_(out) {}
+
+  rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    auto* cf = Handle(cf_id);
+    return cf == nullptr ? rocksdb::Status::InvalidArgument("unknown column family")
+                         : out_.Put(cf, key, value);
+  }
+  rocksdb::Status DeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
+    auto* cf = Handle(cf_id);
+    return cf == nullptr ? rocksdb::Status::InvalidArgument("unknown column family")
+                         : out_.Delete(cf, key);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(uint32_t id) const {
+    for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+      if (db_.cf(static_cast<Cf>(i))->GetID() == id) return db_.cf(static_cast<Cf>(i));
+    }
+    return nullptr;
+  }
+
+  const LedgerDb& db_;
+  rocksdb::WriteBatch& out_;
+};
+
+}  // namespace
+
 void Ledger::CommitGroup(std::vector<Pending> group) {
-  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  // The log's own families go straight into `batch`; the rule's state changes are staged in an
+  // indexed batch so later appends of the same group read them, and are copied over at the end.
+  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatchWithIndex state(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   const crypto::CompactRange tree_before = tree_;
   uint64_t seq = tree_.size();
   std::vector<Staged> staged(group.size());
-  // Event ids accepted earlier in this group: index in group and payload hash.
-  absl::flat_hash_map<std::string, std::pair<int, crypto::Digest>> in_group;
+  // Event ids and batch heads as this group has left them so far.
+  absl::flat_hash_map<std::string, int> ids_in_group;
+  absl::flat_hash_map<std::string, BatchHead> heads_in_group;
+  auto current_head = [&](const std::string& batch_id) -> absl::StatusOr<std::optional<BatchHead>> {
+    if (auto it = heads_in_group.find(batch_id); it != heads_in_group.end()) return it->second;
+    return view_.Head(batch_id);
+  };
 
   for (size_t i = 0; i < group.size(); ++i) {
     const AppendRequest& request = group[i].request;
@@ -266,39 +304,37 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
       out.result = absl::InvalidArgumentError("event_id: required");
       continue;
     }
-    const crypto::Digest payload_hash = hasher_->Hash(request.signed_event.payload());
+    out.payload_hash = hasher_->Hash(request.signed_event.payload());
 
-    if (auto it = in_group.find(request.event_id); it != in_group.end()) {
-      if (it->second.second == payload_hash) {
-        out.same_as = it->second.first;
+    if (auto it = ids_in_group.find(request.event_id); it != ids_in_group.end()) {
+      if (staged[it->second].payload_hash == out.payload_hash) {
+        out.same_as = it->second;
       } else {
         out.result = absl::AlreadyExistsError(absl::StrCat(
             "event_id: ", request.event_id, " is already in the log with other bytes"));
       }
       continue;
     }
-    auto existing = db_->Get(Cf::kEventIds, request.event_id);
+    auto existing = view_.FindEventRecord(request.event_id);
     if (!existing.ok()) {
       out.result = existing.status();
       continue;
     }
     if (existing->has_value()) {
-      const std::string& value = **existing;
-      const uint64_t original = ReadBigEndian64(value);
-      if (value.size() == 8 + crypto::kDigestSize &&
-          absl::string_view(value).substr(8) == crypto::AsBytes(payload_hash)) {
-        out.result = view_.ReceiptFor(original);
+      const EventRecord& record = **existing;
+      if (record.payload_hash == out.payload_hash) {
+        out.result = view_.ReceiptFor(record.seq, record.committed_size);
       } else {
         out.result = absl::AlreadyExistsError(
             absl::StrCat("event_id: ", request.event_id, " is already in the log at seq ",
-                         original, " with other bytes"));
+                         record.seq, " with other bytes"));
       }
       continue;
     }
 
     const absl::Time now = options_.clock->Now();
-    batch.SetSavePoint();
-    StateTxn txn(*db_, batch, seq, now);
+    state.SetSavePoint();
+    StateTxn txn(*db_, state, seq, now);
     absl::Status status =
         options_.rule != nullptr ? options_.rule->Apply(request, txn) : absl::OkStatus();
 
@@ -306,47 +342,39 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
     v1::LedgerEntry entry;
     for (const std::string& batch_id : txn.touched_batches()) {
       if (!status.ok()) break;
-      std::string value;
-      rocksdb::Status s = batch.GetFromBatchAndDB(&db_->db(), rocksdb::ReadOptions(),
-                                                  db_->cf(Cf::kBatchHeads), batch_id, &value);
+      auto head = current_head(batch_id);
+      if (!head.ok()) {
+        status = head.status();
+        break;
+      }
       v1::BatchLink* link = entry.add_batch_prev();
       link->set_batch_id(batch_id);
-      if (s.ok()) {
-        auto head = DecodeBatchHead(value, batch_id);
-        if (!head.ok()) {
-          status = head.status();
-          break;
-        }
-        link->set_prev_leaf_hash(std::string(crypto::AsBytes(head->leaf_hash)));
-      } else if (!s.IsNotFound()) {
-        status = FromRocks(s, "reading batch_heads");
+      if (head->has_value()) {
+        const absl::string_view b = crypto::AsBytes((*head)->leaf_hash);
+        link->set_prev_leaf_hash(b.data(), b.size());
       }
     }
     for (const auto& [batch_id, expected] : request.expected_heads) {
       if (!status.ok()) break;
-      std::string current;
-      rocksdb::Status s = batch.GetFromBatchAndDB(&db_->db(), rocksdb::ReadOptions(),
-                                                  db_->cf(Cf::kBatchHeads), batch_id, &current);
-      std::string current_hash;
-      if (s.ok()) {
-        current_hash = current.substr(8);
-      } else if (!s.IsNotFound()) {
-        status = FromRocks(s, "reading batch_heads");
+      auto head = current_head(batch_id);
+      if (!head.ok()) {
+        status = head.status();
         break;
       }
-      if (current_hash != expected) {
+      const std::string current =
+          head->has_value() ? std::string(crypto::AsBytes((*head)->leaf_hash)) : std::string();
+      if (current != expected) {
         status = absl::AbortedError(absl::StrCat(
             "expected_heads[", batch_id, "]: stale head: the batch's head is now ",
-            current_hash.empty() ? std::string("(none)")
-                                 : crypto::ToHex(*crypto::DigestFromBytes(current_hash, "head"))));
+            head->has_value() ? crypto::ToHex((*head)->leaf_hash) : std::string("(none)")));
       }
     }
     if (!status.ok()) {
-      batch.RollbackToSavePoint();
+      state.RollbackToSavePoint();
       out.result = status;
       continue;
     }
-    batch.PopSavePoint();
+    state.PopSavePoint();
 
     entry.set_seq(seq);
     entry.set_received_at_unix_micros(absl::ToUnixMicros(now));
@@ -357,13 +385,10 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
 
     const std::string seq_key = BigEndian64(seq);
     batch.Put(db_->cf(Cf::kEntries), seq_key, bytes);
-    for (const auto& [id, hash] : tree_.Append(leaf)) {
-      batch.Put(db_->cf(Cf::kTree), TreeNodeKey(id), rocksdb::Slice(crypto::AsBytes(hash).data(),
-                                                                     crypto::kDigestSize));
-    }
-    batch.Put(db_->cf(Cf::kEventIds), request.event_id, EventIdValue(seq, payload_hash));
+    batch.Put(db_->cf(Cf::kTree), seq_key, EncodeTreeNodes(tree_.Append(leaf)));
     const std::string head = EncodeBatchHead(BatchHead{seq, leaf});
     for (const std::string& batch_id : txn.touched_batches()) {
+      heads_in_group[batch_id] = BatchHead{seq, leaf};
       batch.Put(db_->cf(Cf::kBatchHeads), batch_id, head);
       batch.Put(db_->cf(Cf::kBatchEntries), BatchEntryKey(batch_id, seq), rocksdb::Slice());
     }
@@ -373,30 +398,34 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
     receipt.set_seq(seq);
     receipt.set_leaf_hash(std::string(crypto::AsBytes(leaf)));
     receipt.set_received_at_unix_micros(entry.received_at_unix_micros());
-    receipt.set_tree_size(seq + 1);
-    receipt.set_root_hash(std::string(crypto::AsBytes(tree_.Root())));
     out.result = std::move(receipt);
-    in_group.emplace(request.event_id, std::make_pair(static_cast<int>(i), payload_hash));
+    ids_in_group.emplace(request.event_id, static_cast<int>(i));
     ++seq;
   }
 
   if (seq > tree_before.size()) {
-    batch.Put(db_->cf(Cf::kMeta), rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()),
-              BigEndian64(seq));
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.sync;
-    const absl::Status written = FromRocks(db_->db().Write(wo, batch.GetWriteBatch()),
-                                           "committing appends");
+    // Every receipt of the group names the tree the group committed: one root per group.
+    const std::string root(crypto::AsBytes(tree_.Root()));
+    for (const auto& [event_id, index] : ids_in_group) {
+      v1::Receipt& receipt = *staged[index].result;
+      receipt.set_tree_size(seq);
+      receipt.set_root_hash(root);
+      batch.Put(db_->cf(Cf::kEventIds), event_id,
+                EncodeEventRecord({receipt.seq(), staged[index].payload_hash, seq}));
+    }
+    CopyStateChanges copy(*db_, batch);
+    absl::Status written = FromRocks(state.GetWriteBatch()->Iterate(&copy), "staging state");
+    if (written.ok()) {
+      batch.Put(db_->cf(Cf::kMeta), rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()),
+                BigEndian64(seq));
+      rocksdb::WriteOptions wo;
+      wo.sync = options_.sync;
+      written = FromRocks(db_->db().Write(wo, &batch), "committing appends");
+    }
     if (!written.ok()) {
       // Nothing of the group reached the log: every append staged in it fails.
       tree_ = tree_before;
-      for (size_t i = 0; i < staged.size(); ++i) {
-        if (staged[i].same_as >= 0 || (staged[i].result.ok() && staged[i].result->seq() >=
-                                                                    tree_before.size())) {
-          staged[i].same_as = -1;
-          staged[i].result = written;
-        }
-      }
+      for (const auto& [event_id, index] : ids_in_group) staged[index].result = written;
     } else {
       absl::MutexLock lock(&durable_mu_);
       durable_size_ = seq;

@@ -3,12 +3,13 @@
 //
 //   entries        key   := u64be(seq)
 //                  value := LedgerEntry bytes, exactly as hashed (leaf = H(0x00 ‖ value))
-//   tree           key   := u8(level) ‖ u64be(index)
-//                  value := 32-byte hash of leaves [index << level, (index + 1) << level);
-//                           only complete subtrees are stored, so a level is one contiguous
-//                           key range and a C2SP tile is a range scan
+//   tree           key   := u64be(seq)
+//                  value := the complete subtrees leaf `seq` completed, bottom-up, 32 bytes each
+//                           (see tree_nodes.h): node (level, index) is hash number `level`
+//                           under seq ((index + 1) << level) − 1
 //   event_ids      key   := event id (UTF-8)
-//                  value := u64be(seq) ‖ H(signed payload)
+//                  value := u64be(seq) ‖ H(signed payload) ‖ u64be(tree size its group
+//                           committed), so a retry gets back the very receipt of the first append
 //   batch_heads    key   := batch id
 //                  value := u64be(seq) ‖ leaf hash of the newest entry touching the batch
 //   batch_state    key   := batch id
@@ -27,6 +28,8 @@
 // One append is one WriteBatch over all of these, so the log and its indexes never disagree.
 #include "storage/ledger_db.h"
 
+#include <filesystem>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -84,6 +87,13 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 
 absl::StatusOr<std::unique_ptr<LedgerDb>> LedgerDb::Open(const std::string& path,
                                                          const Options& options) {
+  if (options.create_if_missing && options.mode == OpenMode::kWriter) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat("creating ", path, ": ", ec.message()));
+    }
+  }
   std::unique_ptr<LedgerDb> ledger_db(new LedgerDb(path, options.mode));
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
 

@@ -27,6 +27,27 @@ absl::StatusOr<BatchHead> DecodeBatchHead(absl::string_view value, absl::string_
   return head;
 }
 
+std::string EncodeEventRecord(const EventRecord& record) {
+  std::string value = BigEndian64(record.seq);
+  const absl::string_view b = crypto::AsBytes(record.payload_hash);
+  value.append(b.data(), b.size());
+  AppendBigEndian64(&value, record.committed_size);
+  return value;
+}
+
+absl::StatusOr<EventRecord> DecodeEventRecord(absl::string_view value,
+                                              absl::string_view event_id) {
+  if (value.size() != 16 + crypto::kDigestSize) {
+    return absl::DataLossError(
+        absl::StrCat("event_ids[", event_id, "]: stored value has ", value.size(), " bytes"));
+  }
+  EventRecord record;
+  record.seq = ReadBigEndian64(value);
+  record.payload_hash = *crypto::DigestFromBytes(value.substr(8, crypto::kDigestSize), "hash");
+  record.committed_size = ReadBigEndian64(value.substr(8 + crypto::kDigestSize));
+  return record;
+}
+
 std::string BatchEntryKey(absl::string_view batch_id, uint64_t seq) {
   std::string key(batch_id);
   key.push_back('\0');
@@ -85,7 +106,11 @@ absl::StatusOr<std::vector<crypto::Digest>> LogView::ConsistencyProof(uint64_t s
   return crypto::ConsistencyProof(hasher_, nodes_, size1, size2);
 }
 
-absl::StatusOr<v1::Receipt> LogView::ReceiptFor(uint64_t seq) const {
+absl::StatusOr<v1::Receipt> LogView::ReceiptFor(uint64_t seq, uint64_t tree_size) const {
+  if (seq >= tree_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tree_size: ", tree_size, " does not include entry ", seq));
+  }
   auto bytes = EntryBytes(seq);
   if (!bytes.ok()) return bytes.status();
   v1::LedgerEntry entry;
@@ -94,26 +119,33 @@ absl::StatusOr<v1::Receipt> LogView::ReceiptFor(uint64_t seq) const {
   }
   auto leaf = LeafHash(seq);
   if (!leaf.ok()) return leaf.status();
-  auto root = crypto::TreeRoot(hasher_, nodes_, seq + 1);
+  auto root = crypto::TreeRoot(hasher_, nodes_, tree_size);
   if (!root.ok()) return root.status();
   v1::Receipt receipt;
   receipt.set_event_id(entry.event_id());
   receipt.set_seq(seq);
   receipt.set_leaf_hash(std::string(crypto::AsBytes(*leaf)));
   receipt.set_received_at_unix_micros(entry.received_at_unix_micros());
-  receipt.set_tree_size(seq + 1);
+  receipt.set_tree_size(tree_size);
   receipt.set_root_hash(std::string(crypto::AsBytes(*root)));
   return receipt;
 }
 
-absl::StatusOr<std::optional<uint64_t>> LogView::FindEvent(absl::string_view event_id) const {
+absl::StatusOr<std::optional<EventRecord>> LogView::FindEventRecord(
+    absl::string_view event_id) const {
   auto value = db_.Get(Cf::kEventIds, event_id);
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::nullopt;
-  if ((*value)->size() < 8) {
-    return absl::DataLossError(absl::StrCat("event_ids[", event_id, "]: stored value too short"));
-  }
-  return ReadBigEndian64(**value);
+  auto record = DecodeEventRecord(**value, event_id);
+  if (!record.ok()) return record.status();
+  return *record;
+}
+
+absl::StatusOr<std::optional<uint64_t>> LogView::FindEvent(absl::string_view event_id) const {
+  auto record = FindEventRecord(event_id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return std::nullopt;
+  return (*record)->seq;
 }
 
 absl::StatusOr<std::optional<std::string>> LogView::LatestCheckpointNote() const {

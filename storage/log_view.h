@@ -31,6 +31,17 @@ struct BatchHead {
 std::string EncodeBatchHead(const BatchHead& head);
 absl::StatusOr<BatchHead> DecodeBatchHead(absl::string_view value, absl::string_view batch_id);
 
+// What event_ids holds for one event id:
+//   value := u64be(seq) ‖ H(signed payload) ‖ u64be(size of the tree its group committed)
+// The committed size lets a retry get back exactly the receipt the first append got.
+struct EventRecord {
+  uint64_t seq = 0;
+  crypto::Digest payload_hash{};
+  uint64_t committed_size = 0;
+};
+std::string EncodeEventRecord(const EventRecord& record);
+absl::StatusOr<EventRecord> DecodeEventRecord(absl::string_view value, absl::string_view event_id);
+
 // The key of one entry in a batch's history: batch id ‖ 0x00 ‖ u64be(seq).
 std::string BatchEntryKey(absl::string_view batch_id, uint64_t seq);
 
@@ -57,12 +68,13 @@ class LogView {
   absl::StatusOr<std::vector<crypto::Digest>> ConsistencyProof(uint64_t size1,
                                                               uint64_t size2) const;
 
-  // The receipt the log gave (or would give) for the entry at `seq`: its leaf hash and the
-  // root of the tree it ended.
-  absl::StatusOr<v1::Receipt> ReceiptFor(uint64_t seq) const;
+  // The receipt for the entry at `seq` as of the tree of `tree_size` entries: its leaf hash,
+  // that size and its root. With the committed size of its group, the receipt the log gave.
+  absl::StatusOr<v1::Receipt> ReceiptFor(uint64_t seq, uint64_t tree_size) const;
 
   // Sequence number of an event id, if the log has it.
   absl::StatusOr<std::optional<uint64_t>> FindEvent(absl::string_view event_id) const;
+  absl::StatusOr<std::optional<EventRecord>> FindEventRecord(absl::string_view event_id) const;
 
   // The latest signed checkpoint note, exactly as signed; nullopt before the first.
   absl::StatusOr<std::optional<std::string>> LatestCheckpointNote() const;

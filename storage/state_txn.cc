@@ -7,6 +7,7 @@
 namespace herbtrace::storage {
 
 absl::StatusOr<std::optional<std::string>> StateTxn::Get(Cf cf, absl::string_view key) const {
+  if (auto s = CheckStateFamily(cf); !s.ok()) return s;
   std::string value;
   rocksdb::Status s = batch_.GetFromBatchAndDB(&db_.db(), rocksdb::ReadOptions(), db_.cf(cf),
                                                rocksdb::Slice(key.data(), key.size()), &value);
@@ -18,6 +19,7 @@ absl::StatusOr<std::optional<std::string>> StateTxn::Get(Cf cf, absl::string_vie
 absl::Status StateTxn::ForEachWithPrefix(
     Cf cf, absl::string_view prefix,
     const std::function<bool(absl::string_view, absl::string_view)>& visit) const {
+  if (auto s = CheckStateFamily(cf); !s.ok()) return s;
   std::unique_ptr<rocksdb::Iterator> it(batch_.NewIteratorWithBase(
       db_.cf(cf), db_.db().NewIterator(rocksdb::ReadOptions(), db_.cf(cf))));
   const rocksdb::Slice p(prefix.data(), prefix.size());
@@ -30,7 +32,7 @@ absl::Status StateTxn::ForEachWithPrefix(
   return FromRocks(it->status(), absl::StrCat("scanning ", CfName(cf)));
 }
 
-absl::Status StateTxn::CheckWritable(Cf cf) {
+absl::Status StateTxn::CheckStateFamily(Cf cf) {
   switch (cf) {
     case Cf::kBatchState:
     case Cf::kLineageDown:
@@ -41,19 +43,19 @@ absl::Status StateTxn::CheckWritable(Cf cf) {
       return absl::OkStatus();
     default:
       return absl::InternalError(
-          absl::StrCat("state rule tried to write ", CfName(cf), ", which only the log writes"));
+          absl::StrCat("state rule tried to use ", CfName(cf), ", which only the log uses"));
   }
 }
 
 absl::Status StateTxn::Put(Cf cf, absl::string_view key, absl::string_view value) {
-  if (auto s = CheckWritable(cf); !s.ok()) return s;
+  if (auto s = CheckStateFamily(cf); !s.ok()) return s;
   return FromRocks(batch_.Put(db_.cf(cf), rocksdb::Slice(key.data(), key.size()),
                               rocksdb::Slice(value.data(), value.size())),
                    "staging a state change");
 }
 
 absl::Status StateTxn::Delete(Cf cf, absl::string_view key) {
-  if (auto s = CheckWritable(cf); !s.ok()) return s;
+  if (auto s = CheckStateFamily(cf); !s.ok()) return s;
   return FromRocks(batch_.Delete(db_.cf(cf), rocksdb::Slice(key.data(), key.size())),
                    "staging a state change");
 }

@@ -31,6 +31,9 @@ class StateTxn {
   uint64_t seq() const { return seq_; }
   absl::Time received_at() const { return received_at_; }
 
+  // Reads and writes are limited to the domain-state families: batch_state, lineage_down,
+  // lineage_up, holder_batches, registry, confidential. The others are the log's own; touching
+  // them is an Internal error (batch heads are the ledger's business: see TouchBatch).
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, absl::string_view key) const;
 
   // Visits keys starting with `prefix` in key order until `visit` returns false.
@@ -38,9 +41,6 @@ class StateTxn {
       Cf cf, absl::string_view prefix,
       const std::function<bool(absl::string_view key, absl::string_view value)>& visit) const;
 
-  // Only the domain-state families may be written by rules: batch_state, lineage_down,
-  // lineage_up, holder_batches, registry, confidential. Others are the log's own;
-  // writing them is an Internal error.
   absl::Status Put(Cf cf, absl::string_view key, absl::string_view value);
   absl::Status Delete(Cf cf, absl::string_view key);
 
@@ -50,7 +50,7 @@ class StateTxn {
   const std::set<std::string>& touched_batches() const { return touched_; }
 
  private:
-  static absl::Status CheckWritable(Cf cf);
+  static absl::Status CheckStateFamily(Cf cf);
 
   LedgerDb& db_;
   rocksdb::WriteBatchWithIndex& batch_;

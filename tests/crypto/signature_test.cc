@@ -5,9 +5,10 @@
 //   signature) pairs checked with EVP_PKEY_verify.
 // - The SM2 curve parameters in kSm2CurveParams: GB/T 32918.5-2017 (the recommended curve), used to
 //   recompute Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) per GB/T 32918.2-2016 §5.5.
-// - kP256PrivatePem / kP256PublicPem / kEd448PublicPem: generated once with the openssl 3.0 command
-//   line (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, `-algorithm ED448`);
-//   only their key types matter.
+// - kP256PrivatePem / kP256PublicPem / kEd448PublicPem / kEncryptedEd25519Pem: generated once with
+//   the openssl 3.0 command line (`openssl genpkey -algorithm EC -pkeyopt
+//   ec_paramgen_curve:P-256`, `-algorithm ED448`, `-algorithm ED25519 -aes256`); only their key
+//   types and encryption matter.
 #include "crypto/signature.h"
 
 #include <memory>
@@ -54,6 +55,15 @@ constexpr char kEd448PublicPem[] =
     "MEMwBQYDK2VxAzoAOWV33QQ47TXKfth1Il/YTyAT1fOp6jOMlo+sGPUC5qmGT+A+\n"
     "V5pgKRUH79QXOl7SAtUQywRrbh4A\n"
     "-----END PUBLIC KEY-----\n";
+
+// `openssl genpkey -algorithm ED25519 -aes256 -pass pass:herbtrace`.
+constexpr char kEncryptedEd25519Pem[] =
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+    "MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAjWfcJ7hbdi3wICCAAw\n"
+    "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEP8N/wQmGK28ryRN45mjuxMEQMo1\n"
+    "vlV6cIUq5TEXgfucbdKaqZlxKI/5R2KkNM3cg3mvP7Ns7/JcZF/tl59UHttHNeiA\n"
+    "olzmAzHODe3uVzQC9d8=\n"
+    "-----END ENCRYPTED PRIVATE KEY-----\n";
 
 // a ‖ b ‖ xG ‖ yG of the SM2 recommended curve, as Z_A hashes them.
 constexpr char kSm2CurveParams[] =
@@ -344,6 +354,12 @@ TEST(SignatureTest, RejectsGarbageEncodings) {
   // A private key where a public one is expected, and the reverse.
   EXPECT_THAT(PublicKey::FromPem(kP256PrivatePem), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(PrivateKey::FromPem(kP256PublicPem), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Without a passphrase callback OpenSSL would prompt on the terminal, hanging a server.
+TEST(SignatureTest, EncryptedPrivateKeyIsRejectedWithoutPrompting) {
+  EXPECT_THAT(PrivateKey::FromPem(kEncryptedEd25519Pem),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unencrypted")));
 }
 
 TEST(SignatureTest, FromRawChecksLengthAndCurve) {

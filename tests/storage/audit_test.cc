@@ -80,13 +80,17 @@ TEST_F(AuditTest, OneAlteredByteOfOneEntryIsFoundAndNamed) {
 TEST_F(AuditTest, AlteredTreeNodeIsFound) {
   {
     auto db = OpenDb();
+    // Node (level 1, index 20) covers leaves 40 and 41; it is the second hash under leaf 41.
+    std::string nodes = **db->Get(Cf::kTree, TreeNodeKey({1, 20}));
+    ASSERT_EQ(nodes.size(), 2u * 32);
+    nodes[32 + 7] ^= 0x01;
     ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kTree), TreeNodeKey({1, 20}),
-                             std::string(32, '\x01')).ok());
+                             nodes).ok());
   }
   AuditReport report = Audit();
   ASSERT_FALSE(report.ok());
-  EXPECT_THAT(report.failure->reason, HasSubstr("tree node (level 1, index 20)"));
-  EXPECT_EQ(report.failure->seq, 41u);  // the entry that completes that node
+  EXPECT_EQ(report.failure->seq, 41u);  // the entry that completed that node
+  EXPECT_THAT(report.failure->reason, HasSubstr("entry 41: the tree nodes it completed differ"));
 }
 
 TEST_F(AuditTest, MissingEntryIsFound) {
@@ -114,10 +118,8 @@ void RewriteEntryAndRebuildTree(LedgerDb& db, uint64_t victim, uint64_t entries)
       bytes = entry.SerializeAsString();
       batch.Put(db.cf(Cf::kEntries), BigEndian64(seq), bytes);
     }
-    for (const auto& [id, hash] : tree.Append(crypto::HashLeaf(*hasher, bytes))) {
-      batch.Put(db.cf(Cf::kTree), TreeNodeKey(id),
-                rocksdb::Slice(crypto::AsBytes(hash).data(), 32));
-    }
+    batch.Put(db.cf(Cf::kTree), BigEndian64(seq),
+              EncodeTreeNodes(tree.Append(crypto::HashLeaf(*hasher, bytes))));
   }
   ASSERT_TRUE(db.db().Write(rocksdb::WriteOptions(), &batch).ok());
 }
@@ -137,6 +139,30 @@ TEST_F(AuditTest, RewriteOfTheNewestEntryWithRebuiltTreeIsCaughtByTheSignedCheck
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.failure->seq, uint64_t{kEntries - 1});
   EXPECT_THAT(report.failure->reason, HasSubstr("signed checkpoint says"));
+}
+
+TEST_F(AuditTest, EventIndexRecordPointingElsewhereIsFound) {
+  {
+    auto db = OpenDb();
+    std::string record = **db->Get(Cf::kEventIds, "e30");
+    record[7] = 29;  // claim seq 29
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kEventIds), "e30", record).ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.failure->seq, 30u);
+  EXPECT_THAT(report.failure->reason, HasSubstr("event_ids[e30] does not point back"));
+}
+
+TEST_F(AuditTest, StrayEventIndexRecordIsFound) {
+  {
+    auto db = OpenDb();
+    std::string record = **db->Get(Cf::kEventIds, "e30");
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kEventIds), "e-stray", record).ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.failure->reason, HasSubstr("event_ids: holds 101 records for 100 entries"));
 }
 
 TEST_F(AuditTest, ForgedCheckpointIsRejected) {

@@ -335,9 +335,12 @@ TEST_F(LedgerTest, RefusesToOpenWhenTheTreeNoLongerGivesTheSignedRoot) {
     LedgerDb::Options o;
     auto db = LedgerDb::Open(dir_.path().string(), o);
     ASSERT_THAT(db, IsOk());
+    // Alter the level-3 node (leaves 0..7), stored as the 4th hash under leaf 7.
+    std::string nodes = **(*db)->Get(Cf::kTree, TreeNodeKey({3, 0}));
+    ASSERT_EQ(nodes.size(), 4u * 32);
+    nodes[3 * 32 + 5] ^= 0x40;
     rocksdb::WriteOptions wo;
-    ASSERT_TRUE((*db)->db().Put(wo, (*db)->cf(Cf::kTree), TreeNodeKey({3, 0}),
-                                std::string(32, 'x')).ok());
+    ASSERT_TRUE((*db)->db().Put(wo, (*db)->cf(Cf::kTree), TreeNodeKey({3, 0}), nodes).ok());
   }
   Ledger::Options options;
   options.origin = ::herbtrace::testing::kTestOrigin;
