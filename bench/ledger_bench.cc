@@ -91,6 +91,43 @@ double AppendRate(storage::Ledger& ledger, int writers, uint64_t total, const st
   return total / Seconds(start, Clock::now());
 }
 
+// `streams` threads each keep `window` appends in flight, as a scanner's SubmitStream does: the
+// next event goes out without waiting for the previous receipt.
+double PipelinedRate(storage::Ledger& ledger, int streams, int window, uint64_t total,
+                     const std::string& payload) {
+  std::atomic<uint64_t> next{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < streams; ++t) {
+    threads.emplace_back([&] {
+      struct Window {
+        int in_flight = 0;
+        int limit = 0;
+        bool HasRoom() const { return in_flight < limit; }
+        bool Drained() const { return in_flight == 0; }
+      };
+      absl::Mutex mu;
+      Window w{0, window};
+      for (uint64_t i; (i = next.fetch_add(1)) < total;) {
+        {
+          absl::MutexLock lock(&mu);
+          mu.Await(absl::Condition(&w, &Window::HasRoom));
+          ++w.in_flight;
+        }
+        ledger.AppendAsync(Request(i, payload), [&](absl::StatusOr<v1::Receipt> r) {
+          if (!r.ok()) std::exit(1);
+          absl::MutexLock lock(&mu);
+          --w.in_flight;
+        });
+      }
+      absl::MutexLock lock(&mu);
+      mu.Await(absl::Condition(&w, &Window::Drained));
+    });
+  }
+  for (auto& t : threads) t.join();
+  return total / Seconds(start, Clock::now());
+}
+
 // Fills a log fast: many writers without sync, so groups are large.
 void Fill(storage::Ledger& ledger, uint64_t total, const std::string& payload) {
   std::atomic<uint64_t> next{0};
@@ -118,6 +155,8 @@ int main(int argc, char** argv) {
   uint64_t entries = 1'000'000;
   size_t payload_size = 250;
   std::string json_path;
+  std::string only;  // one scenario, for profiling: sync1, nosync1, group8, streams8, group64, large;
+  // "audit" re-audits the large log a previous "--only large" run left in --dir
   // Machine limits measured by bench/run.sh in the same run: name=value.
   std::vector<std::pair<std::string, double>> limits;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -127,7 +166,8 @@ int main(int argc, char** argv) {
       const size_t eq = kv.find('=');
       if (eq == std::string::npos) return 2;
       limits.emplace_back(kv.substr(0, eq), std::strtod(kv.c_str() + eq + 1, nullptr));
-    } else if (flag == "--dir") dir = argv[i + 1];
+    } else if (flag == "--only") only = argv[i + 1];
+    else if (flag == "--dir") dir = argv[i + 1];
     else if (flag == "--entries") entries = std::strtoull(argv[i + 1], nullptr, 10);
     else if (flag == "--payload") payload_size = std::strtoul(argv[i + 1], nullptr, 10);
     else if (flag == "--json") json_path = argv[i + 1];
@@ -147,29 +187,34 @@ int main(int argc, char** argv) {
   std::printf("HerbTrace ledger benchmark: payload %zu bytes, large log %llu entries\n",
               payload_size, static_cast<unsigned long long>(entries));
 
-  {
+  if (only.empty() || only == "sync1") {
     auto ledger = OpenFresh(dir / "sync1", true);
     report({"append_sync_1_writer", AppendRate(*ledger, 1, 2000, payload, 0), "appends/s",
             "one WAL fsync per append"});
   }
-  {
+  if (only.empty() || only == "nosync1") {
     auto ledger = OpenFresh(dir / "nosync1", false);
     report({"append_nosync_1_writer", AppendRate(*ledger, 1, 200'000, payload, 0), "appends/s",
             "no fsync; one writer waiting for each receipt"});
   }
-  {
+  if (only.empty() || only == "group8") {
     auto ledger = OpenFresh(dir / "group8", true);
     report({"append_group_commit_8_writers", AppendRate(*ledger, 8, 40'000, payload, 0),
             "appends/s", "fsync per group; 8 writers"});
   }
-  {
+  if (only.empty() || only == "streams8") {
+    auto ledger = OpenFresh(dir / "streams8", true);
+    report({"append_group_commit_8_streams", PipelinedRate(*ledger, 8, 256, 300'000, payload),
+            "appends/s", "fsync per group; 8 streams, 256 appends in flight each"});
+  }
+  if (only.empty() || only == "group64") {
     auto ledger = OpenFresh(dir / "group64", true);
     report({"append_group_commit_64_writers", AppendRate(*ledger, 64, 100'000, payload, 0),
             "appends/s", "fsync per group; 64 writers"});
   }
 
   // The large log: proof latency and audit rate.
-  {
+  if (only.empty() || only == "large") {
     auto ledger = OpenFresh(dir / "large", false);
     const auto start = Clock::now();
     Fill(*ledger, entries, payload);
@@ -193,7 +238,7 @@ int main(int argc, char** argv) {
     report({"inclusion_proof_p99", micros[micros.size() * 99 / 100], "us",
             absl::StrCat("tree of ", size, " entries")});
   }
-  {
+  if (only.empty() || only == "large" || only == "audit") {
     auto db = storage::LedgerDb::Open((dir / "large").string(),
                                       storage::LedgerDb::Options::ReadOnly());
     if (!db.ok()) return 1;
@@ -220,6 +265,7 @@ int main(int argc, char** argv) {
     std::printf("\nHerbTrace beside the machine:\n");
     const std::pair<const char*, const char*> pairs[] = {
         {"append_group_commit_8_writers", "db_bench_fillseq_sync_ops_per_s"},
+        {"append_group_commit_8_streams", "db_bench_fillseq_ops_per_s"},
         {"append_group_commit_64_writers", "db_bench_fillseq_sync_ops_per_s"},
         {"append_group_commit_64_writers", "db_bench_fillseq_ops_per_s"},
         {"append_nosync_1_writer", "db_bench_fillseq_ops_per_s"},
@@ -250,6 +296,6 @@ int main(int argc, char** argv) {
     }
     std::ofstream(json_path) << out.dump(2) << "\n";
   }
-  std::filesystem::remove_all(dir);
+  if (only.empty()) std::filesystem::remove_all(dir);
   return 0;
 }

@@ -12,7 +12,7 @@ entries=${1:-1000000}
 payload=250
 # A LedgerEntry wraps the payload with the envelope and metadata: about 120 bytes more.
 value_size=$((payload + 120))
-out_dir=${HERBTRACE_BENCH_OUT:-bench/results}
+out_dir=${HERBTRACE_BENCH_OUT:-build/bench-results}
 mkdir -p "$out_dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,8 +1,15 @@
+// SHA-256 goes through OpenSSL's low-level SHA256_* functions, deprecated in OpenSSL 3 but
+// present: on OpenSSL 3.0 every EVP digest call pays a provider dispatch, a reference count on
+// the algorithm, an allocation for its context and a cleanse, which for the 65-byte interior
+// nodes of the Merkle tree costs more than the compression itself (the audit spent more time in
+// EVP bookkeeping than in SHA-256). SM3 has no low-level API and stays on EVP.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "crypto/hash.h"
 
 #include <cstring>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +20,7 @@ namespace {
 
 using internal::OpenSslPtr;
 
+// SM3 (and any digest without a low-level API).
 class EvpHasher final : public Hasher {
  public:
   EvpHasher(HashAlgorithm algorithm, OpenSslPtr<EVP_MD> md)
@@ -69,6 +77,44 @@ class EvpHasher final : public Hasher {
   const OpenSslPtr<EVP_MD> md_;
 };
 
+class Sha256Hasher final : public Hasher {
+ public:
+  HashAlgorithm algorithm() const override { return HashAlgorithm::kSha256; }
+
+  // Not the one-shot SHA256(): on OpenSSL 3 it is EVP_Q_digest, which fetches under a lock.
+  Digest Hash(absl::string_view data) const override {
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data.data(), data.size());
+    Digest out;
+    SHA256_Final(out.data(), &ctx);
+    return out;
+  }
+
+  Digest HashWithPrefix(uint8_t prefix, absl::string_view data) const override {
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, &prefix, 1);
+    SHA256_Update(&ctx, data.data(), data.size());
+    Digest out;
+    SHA256_Final(out.data(), &ctx);
+    return out;
+  }
+
+  Digest HashPair(uint8_t prefix, const Digest& left, const Digest& right) const override {
+    uint8_t buf[1 + 2 * kDigestSize];
+    buf[0] = prefix;
+    std::memcpy(buf + 1, left.data(), kDigestSize);
+    std::memcpy(buf + 1 + kDigestSize, right.data(), kDigestSize);
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, buf, sizeof(buf));
+    Digest out;
+    SHA256_Final(out.data(), &ctx);
+    return out;
+  }
+};
+
 }  // namespace
 
 absl::string_view HashAlgorithmName(HashAlgorithm algorithm) {
@@ -101,7 +147,8 @@ absl::StatusOr<Digest> DigestFromBytes(absl::string_view bytes, absl::string_vie
 }
 
 absl::StatusOr<std::unique_ptr<Hasher>> Hasher::Create(HashAlgorithm algorithm) {
-  const char* name = algorithm == HashAlgorithm::kSm3 ? "SM3" : "SHA2-256";
+  if (algorithm == HashAlgorithm::kSha256) return std::unique_ptr<Hasher>(new Sha256Hasher());
+  const char* name = "SM3";
   OpenSslPtr<EVP_MD> md(EVP_MD_fetch(nullptr, name, nullptr));
   if (md == nullptr) {
     return internal::OpenSslError(absl::StrCat("fetching digest ", name),

@@ -1,10 +1,13 @@
 #include "storage/audit.h"
 
 #include <memory>
+#include <deque>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "crypto/checkpoint.h"
 #include "crypto/compact_range.h"
 #include "crypto/merkle.h"
@@ -31,7 +34,8 @@ struct IndexSum {
 
   void Add(const crypto::Hasher& hasher, absl::string_view event_id, uint64_t seq,
            const crypto::Digest& payload_hash) {
-    std::string buf(event_id);
+    buf_.assign(event_id.data(), event_id.size());
+    std::string& buf = buf_;
     buf.push_back('\0');
     AppendBigEndian64(&buf, seq);
     const absl::string_view b = crypto::AsBytes(payload_hash);
@@ -43,9 +47,10 @@ struct IndexSum {
     lo = new_lo;
     ++count;
   }
-  friend bool operator==(const IndexSum&, const IndexSum&) = default;
+  bool SameRecords(const IndexSum& o) const { return count == o.count && lo == o.lo && hi == o.hi; }
 
  private:
+  std::string buf_;
   static absl::string_view AsView(const crypto::Digest& d, size_t offset) {
     return crypto::AsBytes(d).substr(offset, 8);
   }
@@ -70,6 +75,124 @@ absl::Status SumEventIndex(const LedgerDb& db, const crypto::Hasher& hasher, uin
   }
   return FromRocks(it->status(), "reading event_ids");
 }
+
+// Entries handed from the tree pass (calling thread) to the decoding pass (worker).
+// The decoding pass reads the entries with its own iterator (cheaper than copying them across);
+// a block carries only the leaf hashes the tree pass computed for them.
+struct EntryBlock {
+  uint64_t first_seq = 0;
+  std::vector<crypto::Digest> leaves;
+};
+
+// A bounded hand-off of blocks; Close() ends the stream.
+class BlockQueue {
+ public:
+  void Push(EntryBlock block) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &BlockQueue::HasRoom));
+    blocks_.push_back(std::move(block));
+  }
+  std::optional<EntryBlock> Pop() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &BlockQueue::ReadyToPop));
+    if (blocks_.empty()) return std::nullopt;
+    EntryBlock block = std::move(blocks_.front());
+    blocks_.pop_front();
+    return block;
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+
+ private:
+  bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return blocks_.size() < 8 || closed_; }
+  bool ReadyToPop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !blocks_.empty() || closed_; }
+
+  absl::Mutex mu_;
+  std::deque<EntryBlock> blocks_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The decoding pass: every entry parses, records its own seq, links each batch's chain to the
+// batch's previous entry, and adds its event-index record to the sum. Stops at the first break.
+class DecodingPass {
+ public:
+  DecodingPass(const crypto::Hasher& hasher, const AuditOptions& options)
+      : hasher_(hasher), options_(options) {}
+
+  void Run(const LedgerDb& db, BlockQueue& queue) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEntries)));
+    it->SeekToFirst();
+    while (std::optional<EntryBlock> block = queue.Pop()) {
+      if (failure_.has_value()) continue;  // drain, so the producer never blocks
+      for (size_t i = 0; i < block->leaves.size() && !failure_.has_value(); ++i, it->Next()) {
+        const uint64_t seq = block->first_seq + i;
+        // The tree pass saw this key at this position; a different view here means the
+        // database changed under the audit.
+        if (!it->Valid() || it->key().size() != 8 ||
+            ReadBigEndian64(absl::string_view(it->key().data(), 8)) != seq) {
+          Fail(seq, "changed while being audited");
+          break;
+        }
+        Check(seq, absl::string_view(it->value().data(), it->value().size()), block->leaves[i]);
+      }
+    }
+  }
+  const std::optional<AuditFailure>& failure() const { return failure_; }
+  const IndexSum& index_sum() const { return sum_; }
+
+ private:
+  void Check(uint64_t seq, absl::string_view bytes, const crypto::Digest& leaf) {
+    if (!entry_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return Fail(seq, "stored bytes do not parse as LedgerEntry");
+    }
+    if (entry_.seq() != seq) return Fail(seq, absl::StrCat("records seq ", entry_.seq()));
+    if (options_.check_event_index) {
+      sum_.Add(hasher_, entry_.event_id(), seq, hasher_.Hash(entry_.signed_event().payload()));
+    }
+    if (!options_.check_batch_chains) return;
+    absl::string_view previous_id;
+    for (const v1::BatchLink& link : entry_.batch_prev()) {
+      if (!previous_id.empty() && link.batch_id() <= previous_id) {
+        return Fail(seq, "batch_prev is not sorted and unique");
+      }
+      previous_id = link.batch_id();
+      auto head = chain_heads_.find(link.batch_id());
+      const absl::string_view expected =
+          head == chain_heads_.end() ? absl::string_view() : crypto::AsBytes(head->second);
+      if (link.prev_leaf_hash() != expected) {
+        return Fail(seq, absl::StrCat("batch_prev[", link.batch_id(),
+                                      "] does not link to the batch's previous entry"));
+      }
+    }
+    for (const v1::BatchLink& link : entry_.batch_prev()) chain_heads_[link.batch_id()] = leaf;
+  }
+
+  void Fail(uint64_t seq, absl::string_view why) {
+    failure_ = AuditFailure{seq, absl::StrCat("entry ", seq, ": ", why)};
+  }
+
+  const crypto::Hasher& hasher_;
+  const AuditOptions& options_;
+  v1::LedgerEntry entry_;
+  absl::flat_hash_map<std::string, crypto::Digest> chain_heads_;
+  IndexSum sum_;
+  std::optional<AuditFailure> failure_;
+};
+
+// Joins a thread on every way out of a scope.
+class JoinOnExit {
+ public:
+  explicit JoinOnExit(std::thread& t) : t_(t) {}
+  ~JoinOnExit() {
+    if (t_.joinable()) t_.join();
+  }
+
+ private:
+  std::thread& t_;
+};
 
 }  // namespace
 
@@ -116,96 +239,106 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
     }
   }
 
-  crypto::CompactRange tree(**hasher);
-  absl::flat_hash_map<std::string, crypto::Digest> chain_heads;
+  // Three passes run at once: the tree pass here (leaf hashes, stored nodes, the checkpoint's
+  // root), the decoding pass on a worker fed in blocks, and the event-index scan on another.
   IndexSum index_sum;
   absl::Status index_status;
   std::thread index_thread;
+  JoinOnExit join_index(index_thread);
   if (options.check_event_index) {
     index_thread = std::thread([&] { index_status = SumEventIndex(db, **hasher, *size, index_sum); });
   }
-  // Joins the index thread on every way out.
-  struct Joiner {
-    std::thread& t;
-    ~Joiner() {
-      if (t.joinable()) t.join();
-    }
-  } joiner{index_thread};
-  IndexSum entries_sum;
+  BlockQueue queue;
+  DecodingPass decoding(**hasher, options);
+  std::thread decoding_thread([&] { decoding.Run(db, queue); });
+  JoinOnExit join_decoding(decoding_thread);
+  struct CloseOnExit {
+    BlockQueue& q;
+    ~CloseOnExit() { q.Close(); }
+  } close_queue{queue};
+  constexpr size_t kBlockEntries = 2048;
+  EntryBlock block;
 
+  crypto::CompactRange tree(**hasher);
   std::unique_ptr<rocksdb::Iterator> it(
       db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEntries)));
   std::unique_ptr<rocksdb::Iterator> nodes(
       db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kTree)));
   nodes->SeekToFirst();
-  v1::LedgerEntry entry;
   uint64_t seq = 0;
+  std::optional<AuditFailure> tree_failure;
+  auto tree_fail = [&](std::string reason) { tree_failure = AuditFailure{seq, std::move(reason)}; };
   for (it->SeekToFirst(); it->Valid(); it->Next(), nodes->Next(), ++seq) {
     const rocksdb::Slice key = it->key();
-    if (key.size() != 8) return fail(seq, absl::StrCat("entry ", seq, ": malformed key"));
+    if (key.size() != 8) {
+      tree_fail(absl::StrCat("entry ", seq, ": malformed key"));
+      break;
+    }
     const uint64_t stored_seq = ReadBigEndian64(absl::string_view(key.data(), 8));
     if (stored_seq != seq) {
-      return fail(seq, absl::StrCat("entry ", seq, ": missing (the next stored entry is ",
-                                    stored_seq, ")"));
+      tree_fail(absl::StrCat("entry ", seq, ": missing (the next stored entry is ", stored_seq, ")"));
+      break;
     }
     const absl::string_view bytes(it->value().data(), it->value().size());
     const crypto::Digest leaf = crypto::HashLeaf(**hasher, bytes);
-    const std::string expected_nodes = EncodeTreeNodes(tree.Append(leaf));
+    const auto completed = tree.Append(leaf);
     if (!nodes->Valid() || nodes->key() != key) {
       if (!nodes->status().ok()) return FromRocks(nodes->status(), "reading tree");
-      return fail(seq, absl::StrCat("entry ", seq, ": its tree nodes are not stored"));
+      tree_fail(absl::StrCat("entry ", seq, ": its tree nodes are not stored"));
+      break;
     }
-    const absl::string_view stored_nodes(nodes->value().data(), nodes->value().size());
-    if (stored_nodes != expected_nodes) {
-      if (stored_nodes.substr(0, crypto::kDigestSize) !=
-          absl::string_view(expected_nodes).substr(0, crypto::kDigestSize)) {
-        return fail(seq, absl::StrCat("entry ", seq,
-                                      ": its bytes do not hash to the stored leaf (the entry or "
-                                      "its leaf hash was altered)"));
-      }
-      return fail(seq, absl::StrCat("entry ", seq,
-                                    ": the tree nodes it completed differ from those "
-                                    "recomputed from the entries"));
+    const absl::string_view stored(nodes->value().data(), nodes->value().size());
+    bool same = stored.size() == completed.size() * crypto::kDigestSize;
+    for (size_t i = 0; same && i < completed.size(); ++i) {
+      same = stored.substr(i * crypto::kDigestSize, crypto::kDigestSize) ==
+             crypto::AsBytes(completed[i].second);
     }
-    if (!entry.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      return fail(seq, absl::StrCat("entry ", seq, ": stored bytes do not parse as LedgerEntry"));
-    }
-    if (entry.seq() != seq) {
-      return fail(seq, absl::StrCat("entry ", seq, ": records seq ", entry.seq()));
-    }
-    if (options.check_event_index) {
-      entries_sum.Add(**hasher, entry.event_id(), seq,
-                      (*hasher)->Hash(entry.signed_event().payload()));
-    }
-    if (options.check_batch_chains) {
-      absl::string_view previous_id;
-      for (const v1::BatchLink& link : entry.batch_prev()) {
-        if (!previous_id.empty() && link.batch_id() <= previous_id) {
-          return fail(seq, absl::StrCat("entry ", seq, ": batch_prev is not sorted and unique"));
-        }
-        previous_id = link.batch_id();
-        auto head = chain_heads.find(link.batch_id());
-        const std::string expected =
-            head == chain_heads.end() ? std::string() : std::string(crypto::AsBytes(head->second));
-        if (link.prev_leaf_hash() != expected) {
-          return fail(seq, absl::StrCat("entry ", seq, ": batch_prev[", link.batch_id(),
-                                        "] does not link to the batch's previous entry"));
-        }
-      }
-      for (const v1::BatchLink& link : entry.batch_prev()) chain_heads[link.batch_id()] = leaf;
+    if (!same) {
+      tree_fail(stored.substr(0, crypto::kDigestSize) == crypto::AsBytes(leaf)
+                    ? absl::StrCat("entry ", seq,
+                                   ": the tree nodes it completed differ from those recomputed "
+                                   "from the entries")
+                    : absl::StrCat("entry ", seq,
+                                   ": its bytes do not hash to the stored leaf (the entry or its "
+                                   "leaf hash was altered)"));
+      break;
     }
     if (checkpoint.has_value() && checkpoint->size == seq + 1 &&
         tree.Root() != checkpoint->root_hash) {
-      return fail(seq, absl::StrCat("checkpoint: the entries give root ", crypto::ToHex(tree.Root()),
-                                    " at size ", seq + 1, " but the signed checkpoint says ",
-                                    crypto::ToHex(checkpoint->root_hash)));
+      tree_fail(absl::StrCat("checkpoint: the entries give root ", crypto::ToHex(tree.Root()),
+                             " at size ", seq + 1, " but the signed checkpoint says ",
+                             crypto::ToHex(checkpoint->root_hash)));
+      break;
     }
-    report.entries_checked = seq + 1;
+    if (block.leaves.empty()) block.first_seq = seq;
+    block.leaves.push_back(leaf);
+    if (block.leaves.size() == kBlockEntries) {
+      queue.Push(std::move(block));
+      block = EntryBlock();
+    }
     if (options.progress && options.progress_every > 0 && (seq + 1) % options.progress_every == 0) {
       options.progress(seq + 1);
     }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading entries");
+  if (!block.leaves.empty()) queue.Push(std::move(block));
+  queue.Close();
+  decoding_thread.join();
+
+  // The first break wins, whichever pass found it.
+  const std::optional<AuditFailure>& decode_failure = decoding.failure();
+  if (decode_failure.has_value() &&
+      (!tree_failure.has_value() || *decode_failure->seq < *tree_failure->seq)) {
+    report.entries_checked = *decode_failure->seq;
+    report.failure = decode_failure;
+    return report;
+  }
+  if (tree_failure.has_value()) {
+    report.entries_checked = *tree_failure->seq;
+    report.failure = tree_failure;
+    return report;
+  }
+  report.entries_checked = seq;
   if (seq != *size) {
     return fail(std::nullopt,
                 absl::StrCat("entries: ", seq, " stored but the tree size says ", *size));
@@ -218,8 +351,9 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
       if (!absl::IsDataLoss(index_status)) return index_status;
       return fail(std::nullopt, std::string(index_status.message()));
     }
-    if (!(index_sum == entries_sum)) {
+    if (!index_sum.SameRecords(decoding.index_sum())) {
       // Locate the difference: the first entry whose record is absent or wrong.
+      v1::LedgerEntry entry;
       for (uint64_t s = 0; s < seq; ++s) {
         auto bytes = view.EntryBytes(s);
         if (!bytes.ok()) return bytes.status();
@@ -234,7 +368,7 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
       }
       return fail(std::nullopt,
                   absl::StrCat("event_ids: holds ", index_sum.count, " records for ",
-                               entries_sum.count, " entries (records for no entry)"));
+                               decoding.index_sum().count, " entries (records for no entry)"));
     }
   }
   return report;

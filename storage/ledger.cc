@@ -1,6 +1,7 @@
 #include "storage/ledger.h"
 
 #include <algorithm>
+#include <future>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -205,17 +206,11 @@ void Ledger::AppendAsync(AppendRequest request, AppendCallback done) {
 }
 
 absl::StatusOr<v1::Receipt> Ledger::Append(AppendRequest request) {
-  absl::Mutex mu;
-  bool finished = false;
-  absl::StatusOr<v1::Receipt> result;
-  AppendAsync(std::move(request), [&](absl::StatusOr<v1::Receipt> r) {
-    absl::MutexLock lock(&mu);
-    result = std::move(r);
-    finished = true;
-  });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&finished));
-  return result;
+  std::promise<absl::StatusOr<v1::Receipt>> promise;
+  std::future<absl::StatusOr<v1::Receipt>> result = promise.get_future();
+  AppendAsync(std::move(request),
+              [&promise](absl::StatusOr<v1::Receipt> r) { promise.set_value(std::move(r)); });
+  return result.get();
 }
 
 void Ledger::RunSequencer() {
