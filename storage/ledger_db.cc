@@ -35,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace herbtrace::storage {
@@ -60,6 +61,9 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const std::shared_ptr<rocksdb::Cac
   if (cf == Cf::kEntries || cf == Cf::kTree) {
     // Keys arrive in order and are never overwritten; reads are hits.
     o.optimize_filters_for_hits = true;
+    // All keys share the empty prefix, so every insert starts from where the previous one
+    // ended: appending in key order costs O(1) per key instead of a skiplist search.
+    o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
   }
   if (cf == Cf::kEventIds || cf == Cf::kBatchHeads) {
     // Every append asks whether its event id is new: almost always "no", which a memtable bloom
