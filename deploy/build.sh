@@ -8,4 +8,6 @@ jobs=${HERBTRACE_JOBS:-2}
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${HERBTRACE_BUILD_TYPE:-RelWithDebInfo} "$@"
 fi
+# Relative paths in ccache keys, so several build folders share one cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 cmake --build "$build_dir" -j"$jobs"
