@@ -375,6 +375,7 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
     entry.set_received_at_unix_micros(absl::ToUnixMicros(now));
     entry.set_event_id(request.event_id);
     *entry.mutable_signed_event() = request.signed_event;
+    if (request.bundle.has_value()) *entry.mutable_bundle() = *request.bundle;
     const std::string bytes = entry.SerializeAsString();
     const crypto::Digest leaf = crypto::HashLeaf(*hasher_, bytes);
 

@@ -20,6 +20,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -55,6 +56,9 @@ struct AppendRequest {
   // empty for "the batch must not exist yet"). A stale head fails the append with Aborted.
   std::vector<std::pair<std::string, std::string>> expected_heads;
   std::shared_ptr<const AppendContext> context;
+  // Set for an event that arrived in a signed offline bundle; stored in the entry so the event
+  // stays provably signed on its own (signed_event.signature is then empty).
+  std::optional<v1::BundleMembership> bundle;
 };
 
 // The domain rules, run on the sequencer thread for every append in sequence order.

@@ -1,0 +1,429 @@
+#include "services/server/capture_service.h"
+
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "crypto/hash.h"
+#include "crypto/merkle.h"
+#include "crypto/signature.h"
+#include "services/domain/state_reader.h"
+#include "services/domain/verified_event.h"
+
+namespace herbtrace::server {
+namespace {
+
+// The field path a rule put in front of its message ("split.outputs[1].grams: ..."), if any.
+std::string FieldOf(absl::string_view message) {
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) return "";
+  const absl::string_view head = message.substr(0, colon);
+  if (head.find(' ') != absl::string_view::npos) return "";
+  return std::string(head);
+}
+
+v1::SubmitError ToSubmitError(const absl::Status& status) {
+  v1::SubmitError error;
+  error.set_code(static_cast<int>(status.code()));
+  error.set_message(std::string(status.message()));
+  error.set_field(FieldOf(status.message()));
+  return error;
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+absl::StatusOr<crypto::SignatureAlgorithm> AlgorithmOf(v1::SignatureAlgorithm algorithm,
+                                                       absl::string_view field) {
+  switch (algorithm) {
+    case v1::SIGNATURE_ALGORITHM_ED25519:
+      return crypto::SignatureAlgorithm::kEd25519;
+    case v1::SIGNATURE_ALGORITHM_SM2:
+      return crypto::SignatureAlgorithm::kSm2;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(field, ": unknown signature algorithm"));
+  }
+}
+
+// Everything the capture layer checks before an event reaches the sequencer: the payload
+// decodes, the key exists and verifies the bytes exactly as received. Keys are read from the
+// durable registry; the domain rules re-check status and ownership in sequence, so a key revoked
+// a moment ago cannot slip through.
+class EventVerifier {
+ public:
+  EventVerifier(storage::Ledger& ledger, const CaptureOptions& options)
+      : ledger_(ledger), options_(options), state_(ledger.db()) {}
+
+  // The public key that signs for `key_id`, with `self_signed` set when it was taken from the
+  // genesis event itself.
+  absl::StatusOr<std::unique_ptr<crypto::PublicKey>> KeyFor(const std::string& key_id,
+                                                            v1::SignatureAlgorithm algorithm,
+                                                            const v1::Event& event,
+                                                            absl::string_view field,
+                                                            bool* self_signed) const {
+    *self_signed = false;
+    auto algo = AlgorithmOf(algorithm, absl::StrCat(field, ".algorithm"));
+    if (!algo.ok()) return algo.status();
+    auto registered = state_.Key(key_id);
+    if (registered.ok()) {
+      if (registered->algorithm() != algorithm) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ".algorithm: key ", key_id, " is registered for another algorithm"));
+      }
+      return crypto::PublicKey::FromRaw(*algo, registered->public_key());
+    }
+    if (!absl::IsNotFound(registered.status())) return registered.status();
+    // Genesis: the market operator's RegisterParty carries its own (bootstrap) key.
+    if (event.has_register_party() && key_id == options_.bootstrap_key_id) {
+      for (const v1::NewKey& key : event.register_party().initial_keys()) {
+        if (key.algorithm() != algorithm) continue;
+        auto candidate = crypto::PublicKey::FromRaw(*algo, key.public_key());
+        if (candidate.ok() && (*candidate)->key_id() == key_id) {
+          *self_signed = true;
+          return candidate;
+        }
+      }
+    }
+    return absl::UnauthenticatedError(
+        absl::StrCat(field, ".key_id: ", key_id, " is not a registered key"));
+  }
+
+  // A single signed event.
+  absl::StatusOr<storage::AppendRequest> Prepare(const v1::SubmitRequest& request) const {
+    const v1::SignedEvent& signed_event = request.signed_event();
+    auto event = Decode(signed_event.payload());
+    if (!event.ok()) return event.status();
+    if (signed_event.signature().empty()) {
+      return absl::UnauthenticatedError("signed_event.signature: missing");
+    }
+    bool self_signed = false;
+    auto key = KeyFor(signed_event.key_id(), signed_event.algorithm(), *event, "signed_event",
+                      &self_signed);
+    if (!key.ok()) return key.status();
+    if (auto s = (*key)->Verify(signed_event.payload(), signed_event.signature()); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("signed_event.signature: ", s.message()));
+    }
+    return Build(signed_event, *std::move(event), self_signed, request.openings());
+  }
+
+  absl::StatusOr<v1::Event> Decode(const std::string& payload) const {
+    v1::Event event;
+    if (payload.empty() || !event.ParseFromString(payload)) {
+      return absl::InvalidArgumentError(
+          "signed_event.payload: does not parse as a herbtrace.v1.Event");
+    }
+    if (event.event_id().empty()) {
+      return absl::InvalidArgumentError("event_id: required");
+    }
+    return event;
+  }
+
+  storage::AppendRequest Build(const v1::SignedEvent& signed_event, v1::Event event,
+                               bool self_signed,
+                               const google::protobuf::RepeatedPtrField<v1::Opening>& openings)
+      const {
+    storage::AppendRequest append;
+    append.event_id = event.event_id();
+    append.signed_event = signed_event;
+    for (const v1::BatchLink& link : event.expected_heads()) {
+      append.expected_heads.emplace_back(link.batch_id(), link.prev_leaf_hash());
+    }
+    auto verified = std::make_shared<domain::VerifiedEvent>();
+    verified->key_id = signed_event.key_id();
+    verified->self_signed = self_signed;
+    verified->openings.assign(openings.begin(), openings.end());
+    verified->event = std::move(event);
+    append.context = std::move(verified);
+    return append;
+  }
+
+  storage::Ledger& ledger() const { return ledger_; }
+  const CaptureOptions& options() const { return options_; }
+
+ private:
+  storage::Ledger& ledger_;
+  const CaptureOptions& options_;
+  const domain::StateReader state_;
+};
+
+// One bidirectional stream: requests are verified and appended as they arrive, responses go out
+// in request order as their entries become durable. At most max_stream_in_flight events are
+// outstanding; reading pauses until the oldest completes, which is the stream's back-pressure.
+class SubmitStreamReactor final
+    : public grpc::ServerBidiReactor<v1::SubmitRequest, v1::SubmitResponse> {
+ public:
+  SubmitStreamReactor(const EventVerifier& verifier) : verifier_(verifier) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    uint64_t index;
+    {
+      absl::MutexLock lock(&mu_);
+      index = next_index_++;
+      slots_.push_back(Slot{});
+      slots_.back().response.set_index(index);
+      ++in_flight_;
+    }
+    auto prepared = verifier_.Prepare(request_);
+    if (!prepared.ok()) {
+      Complete(index, "", prepared.status());
+    } else {
+      const std::string event_id = prepared->event_id;
+      verifier_.ledger().AppendAsync(
+          *std::move(prepared), [this, index, event_id](absl::StatusOr<v1::Receipt> r) {
+            Complete(index, event_id, std::move(r));
+          });
+    }
+    absl::MutexLock lock(&mu_);
+    if (in_flight_ < verifier_.options().max_stream_in_flight) {
+      StartRead(&request_);
+    } else {
+      read_paused_ = true;
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) broken_ = true;
+    slots_.pop_front();
+    --in_flight_;
+    if (read_paused_ && !reads_done_ && !broken_ &&
+        in_flight_ < verifier_.options().max_stream_in_flight) {
+      read_paused_ = false;
+      StartRead(&request_);
+    }
+    WriteNextLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    if (read_paused_) reads_done_ = true;  // no read is outstanding to report it
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  struct Slot {
+    v1::SubmitResponse response;
+    bool ready = false;
+  };
+
+  // From the request thread or the ledger's sequencer.
+  void Complete(uint64_t index, const std::string& event_id,
+                absl::StatusOr<v1::Receipt> result) {
+    absl::MutexLock lock(&mu_);
+    Slot& slot = slots_[index - slots_.front().response.index()];
+    slot.response.set_event_id(event_id);
+    if (result.ok()) {
+      *slot.response.mutable_receipt() = *std::move(result);
+    } else {
+      *slot.response.mutable_error() = ToSubmitError(result.status());
+    }
+    slot.ready = true;
+    WriteNextLocked();
+    MaybeFinishLocked();
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || slots_.empty() || !slots_.front().ready) return;
+    if (broken_) {
+      // Nobody will read it: drop the response but keep the accounting.
+      while (!slots_.empty() && slots_.front().ready) {
+        slots_.pop_front();
+        --in_flight_;
+      }
+      return;
+    }
+    writing_ = true;
+    StartWrite(&slots_.front().response);
+  }
+
+  // Finish only when nothing is outstanding: the ledger's callbacks hold `this`.
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || !reads_done_ || in_flight_ > 0 || writing_) return;
+    finished_ = true;
+    Finish(grpc::Status::OK);
+  }
+
+  const EventVerifier& verifier_;
+  v1::SubmitRequest request_;
+  absl::Mutex mu_;
+  std::deque<Slot> slots_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class CaptureServiceImpl final : public v1::Capture::CallbackService {
+ public:
+  CaptureServiceImpl(storage::Ledger& ledger, CaptureOptions options)
+      : options_(std::move(options)), verifier_(ledger, options_) {}
+
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
+                                   const v1::SubmitRequest* request,
+                                   v1::SubmitResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    auto prepared = verifier_.Prepare(*request);
+    if (!prepared.ok()) {
+      reactor->Finish(ToGrpc(prepared.status()));
+      return reactor;
+    }
+    response->set_event_id(prepared->event_id);
+    verifier_.ledger().AppendAsync(*std::move(prepared),
+                                   [reactor, response](absl::StatusOr<v1::Receipt> r) {
+                                     if (!r.ok()) {
+                                       reactor->Finish(ToGrpc(r.status()));
+                                       return;
+                                     }
+                                     *response->mutable_receipt() = *std::move(r);
+                                     reactor->Finish(grpc::Status::OK);
+                                   });
+    return reactor;
+  }
+
+  grpc::ServerBidiReactor<v1::SubmitRequest, v1::SubmitResponse>* SubmitStream(
+      grpc::CallbackServerContext* context) override {
+    return new SubmitStreamReactor(verifier_);
+  }
+
+  grpc::ServerUnaryReactor* SubmitBundle(grpc::CallbackServerContext* context,
+                                         const v1::SubmitBundleRequest* request,
+                                         v1::SubmitBundleResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    auto appends = PrepareBundle(*request, response);
+    if (!appends.ok()) {
+      reactor->Finish(ToGrpc(appends.status()));
+      return reactor;
+    }
+    // Results arrive from the sequencer; the last one finishes the call.
+    struct Pending {
+      absl::Mutex mu;
+      size_t outstanding ABSL_GUARDED_BY(mu);
+    };
+    auto pending = std::make_shared<Pending>();
+    size_t to_append = 0;
+    for (const auto& a : *appends) to_append += a.has_value() ? 1 : 0;
+    {
+      absl::MutexLock lock(&pending->mu);
+      pending->outstanding = to_append;
+    }
+    if (to_append == 0) {
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    for (size_t i = 0; i < appends->size(); ++i) {
+      if (!(*appends)[i].has_value()) continue;
+      verifier_.ledger().AppendAsync(
+          *std::move((*appends)[i]),
+          [reactor, response, pending, i](absl::StatusOr<v1::Receipt> r) {
+            absl::MutexLock lock(&pending->mu);
+            v1::SubmitResponse* result = response->mutable_results(static_cast<int>(i));
+            if (r.ok()) {
+              *result->mutable_receipt() = *std::move(r);
+            } else {
+              *result->mutable_error() = ToSubmitError(r.status());
+            }
+            if (--pending->outstanding == 0) reactor->Finish(grpc::Status::OK);
+          });
+    }
+    return reactor;
+  }
+
+ private:
+  // Checks the bundle as a whole (size, one signature over its Merkle root) and builds one
+  // append per event that decodes; events that do not decode get their error in `response`.
+  absl::StatusOr<std::vector<std::optional<storage::AppendRequest>>> PrepareBundle(
+      const v1::SubmitBundleRequest& request, v1::SubmitBundleResponse* response) const {
+    const size_t n = static_cast<size_t>(request.events_size());
+    if (n == 0) return absl::InvalidArgumentError("events: a bundle needs at least one event");
+    if (n > options_.max_bundle_events) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "events: ", n, " events; a bundle may carry at most ", options_.max_bundle_events));
+    }
+    const crypto::Hasher& hasher = verifier_.ledger().hasher();
+    std::vector<crypto::Digest> leaves;
+    leaves.reserve(n);
+    for (const v1::BundledEvent& e : request.events()) {
+      leaves.push_back(crypto::HashLeaf(hasher, e.payload()));
+    }
+    const crypto::Digest root = crypto::RootFromLeafHashes(hasher, leaves);
+    const std::string message =
+        absl::StrCat("herbtrace bundle v1\n", verifier_.ledger().options().origin, "\n", n, "\n",
+                     absl::Base64Escape(crypto::AsBytes(root)), "\n");
+
+    // The key must be a registered one: a bundle cannot carry the genesis event.
+    v1::Event no_event;
+    bool self_signed = false;
+    auto key = verifier_.KeyFor(request.key_id(), request.algorithm(), no_event, "bundle",
+                                &self_signed);
+    if (!key.ok()) return key.status();
+    if (auto s = (*key)->Verify(message, request.root_signature()); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("root_signature: ", s.message()));
+    }
+
+    response->set_bundle_root(std::string(crypto::AsBytes(root)));
+    std::vector<std::optional<storage::AppendRequest>> appends(n);
+    for (size_t i = 0; i < n; ++i) {
+      v1::SubmitResponse* result = response->add_results();
+      result->set_index(i);
+      const v1::BundledEvent& bundled = request.events(static_cast<int>(i));
+      auto event = verifier_.Decode(bundled.payload());
+      if (!event.ok()) {
+        *result->mutable_error() = ToSubmitError(event.status());
+        continue;
+      }
+      result->set_event_id(event->event_id());
+      v1::SignedEvent signed_event;
+      signed_event.set_payload(bundled.payload());
+      signed_event.set_key_id(request.key_id());
+      signed_event.set_algorithm(request.algorithm());
+      storage::AppendRequest append =
+          verifier_.Build(signed_event, *std::move(event), false, bundled.openings());
+      v1::BundleMembership membership;
+      membership.set_bundle_root(std::string(crypto::AsBytes(root)));
+      membership.set_index(i);
+      membership.set_size(n);
+      for (const crypto::Digest& h : crypto::InclusionProofFromLeafHashes(hasher, leaves, i)) {
+        membership.add_proof(std::string(crypto::AsBytes(h)));
+      }
+      membership.set_key_id(request.key_id());
+      membership.set_algorithm(request.algorithm());
+      membership.set_root_signature(request.root_signature());
+      append.bundle = std::move(membership);
+      appends[i] = std::move(append);
+    }
+    return appends;
+  }
+
+  const CaptureOptions options_;
+  const EventVerifier verifier_;
+};
+
+}  // namespace
+
+std::unique_ptr<v1::Capture::CallbackService> NewCaptureService(storage::Ledger& ledger,
+                                                                 CaptureOptions options) {
+  return std::make_unique<CaptureServiceImpl>(ledger, std::move(options));
+}
+
+}  // namespace herbtrace::server

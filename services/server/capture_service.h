@@ -1,0 +1,31 @@
+// herbtrace.v1.Capture: Submit, SubmitStream and SubmitBundle.
+//
+// Each event is decoded and its signature checked on the gRPC thread that received it, against
+// the signing key in the registry (or, for the genesis RegisterParty only, the bootstrap key in
+// the event itself); then it is handed to the ledger's sequencer, where the domain rules run, and
+// answered from the sequencer's completion — never blocking a reactor on a disk write.
+#ifndef HERBTRACE_SERVICES_SERVER_CAPTURE_SERVICE_H_
+#define HERBTRACE_SERVICES_SERVER_CAPTURE_SERVICE_H_
+
+#include <memory>
+
+#include "herbtrace/v1/capture.grpc.pb.h"
+#include "storage/ledger.h"
+
+namespace herbtrace::server {
+
+struct CaptureOptions {
+  // The market operator's bootstrap key id (see domain::DomainConfig::bootstrap_key_id).
+  std::string bootstrap_key_id;
+  // Most events a bundle may carry, and in flight per stream before the stream stops reading.
+  size_t max_bundle_events = 4096;
+  size_t max_stream_in_flight = 256;
+};
+
+// REQUIRES: ledger outlives the service; the ledger's rule is a domain::DomainRules.
+std::unique_ptr<v1::Capture::CallbackService> NewCaptureService(storage::Ledger& ledger,
+                                                                 CaptureOptions options);
+
+}  // namespace herbtrace::server
+
+#endif  // HERBTRACE_SERVICES_SERVER_CAPTURE_SERVICE_H_
