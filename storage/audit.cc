@@ -357,7 +357,9 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
       for (uint64_t s = 0; s < seq; ++s) {
         auto bytes = view.EntryBytes(s);
         if (!bytes.ok()) return bytes.status();
-        if (!entry.ParseFromString(*bytes)) return bytes.status();
+        if (!entry.ParseFromString(*bytes)) {
+          return fail(s, absl::StrCat("entry ", s, ": stored bytes do not parse as LedgerEntry"));
+        }
         auto record = view.FindEventRecord(entry.event_id());
         if (!record.ok()) return record.status();
         if (!record->has_value() || (*record)->seq != s ||

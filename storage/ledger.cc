@@ -1,6 +1,7 @@
 #include "storage/ledger.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <future>
 
 #include "absl/container/flat_hash_map.h"
@@ -51,6 +52,12 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     const std::string& path, Options options, std::unique_ptr<crypto::NoteSigner> log_signer) {
   if (options.origin.empty()) return absl::InvalidArgumentError("origin: required");
   if (log_signer == nullptr) return absl::InvalidArgumentError("log_signer: required");
+  if (log_signer->name() != options.origin) {
+    // A checkpoint's origin line is the signer's key name: they must be one and the same.
+    return absl::InvalidArgumentError(absl::StrCat("origin: '", options.origin,
+                                                   "' is not the log key's name '",
+                                                   log_signer->name(), "'"));
+  }
   if (options.max_group_size == 0) options.max_group_size = 1;
   if (options.clock == nullptr) options.clock = &Clock::Real();
 
@@ -105,9 +112,12 @@ absl::Status Ledger::InitializeOrVerify() {
       return absl::DataLossError("entries: the tree size is 0 but entries are stored");
     }
   } else {
-    if (!it->Valid() || it->key().size() != 8) {
+    if (!it->Valid()) {
       return absl::DataLossError(
           absl::StrCat("entries: the tree size is ", *size, " but no entry is stored"));
+    }
+    if (it->key().size() != 8) {
+      return absl::DataLossError("entries: the last stored key is malformed");
     }
     const uint64_t last = ReadBigEndian64(absl::string_view(it->key().data(), 8));
     if (last != *size - 1) {
@@ -117,9 +127,7 @@ absl::Status Ledger::InitializeOrVerify() {
     const crypto::Digest leaf = crypto::HashLeaf(
         *hasher_, absl::string_view(it->value().data(), it->value().size()));
     auto stored_leaf = view_.LeafHash(last);
-    if (!stored_leaf.ok()) {
-      return absl::DataLossError(absl::StrCat("entry ", last, ": ", stored_leaf.status().message()));
-    }
+    if (!stored_leaf.ok()) return TreeError(stored_leaf.status());
     if (*stored_leaf != leaf) {
       return absl::DataLossError(absl::StrCat("entry ", last, ": leaf hash ", crypto::ToHex(leaf),
                                               " does not match the stored tree (",
@@ -127,13 +135,11 @@ absl::Status Ledger::InitializeOrVerify() {
     }
   }
 
-  auto tree = crypto::CompactRange::FromNodes(*hasher_, view_.nodes(), *size);
-  if (!tree.ok()) {
-    return absl::DataLossError(absl::StrCat("tree: ", tree.status().message()));
-  }
-  tree_ = *std::move(tree);
-
-  // The stored tree must reproduce the root the log last signed.
+  // The stored tree must reproduce the root the log last signed. Up to that size the tree is
+  // vouched for by the signature; past it, nothing is, so the entries since the checkpoint are
+  // re-hashed and every tree node they completed is compared: the log must never extend (and
+  // later sign) a tree it cannot vouch for. The cost is bounded by the checkpoint interval.
+  uint64_t verified_size = 0;
   auto note = view_.LatestCheckpointNote();
   if (!note.ok()) return note.status();
   if (note->has_value()) {
@@ -151,20 +157,61 @@ absl::Status Ledger::InitializeOrVerify() {
                                               " entries"));
     }
     auto root = crypto::TreeRoot(*hasher_, view_.nodes(), checkpoint->size);
-    if (!root.ok()) return absl::DataLossError(absl::StrCat("tree: ", root.status().message()));
+    if (!root.ok()) return TreeError(root.status());
     if (*root != checkpoint->root_hash) {
       return absl::DataLossError(absl::StrCat(
           "tree: the stored tree at size ", checkpoint->size, " has root ", crypto::ToHex(*root),
           " but the signed checkpoint says ", crypto::ToHex(checkpoint->root_hash)));
     }
+    verified_size = checkpoint->size;
     absl::MutexLock lock(&checkpoint_mu_);
     checkpoint_size_ = checkpoint->size;
     has_checkpoint_ = true;
   }
+  auto tree = crypto::CompactRange::FromNodes(*hasher_, view_.nodes(), verified_size);
+  if (!tree.ok()) return TreeError(tree.status());
+  tree_ = *std::move(tree);
+  if (auto s = VerifyTail(verified_size, *size); !s.ok()) return s;
 
   absl::MutexLock lock(&durable_mu_);
   durable_size_ = *size;
   durable_root_ = tree_.Root();
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::TreeError(const absl::Status& status) {
+  // A node the tree needs is missing or malformed: that is damage. Anything else (I/O) is not.
+  if (absl::IsNotFound(status) || absl::IsDataLoss(status)) {
+    return absl::DataLossError(absl::StrCat("tree: ", status.message()));
+  }
+  return status;
+}
+
+absl::Status Ledger::VerifyTail(uint64_t from, uint64_t size) {
+  std::unique_ptr<rocksdb::Iterator> entries(
+      db_->db().NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kEntries)));
+  std::unique_ptr<rocksdb::Iterator> nodes(
+      db_->db().NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kTree)));
+  const std::string first = BigEndian64(from);
+  entries->Seek(first);
+  nodes->Seek(first);
+  for (uint64_t seq = from; seq < size; ++seq, entries->Next(), nodes->Next()) {
+    const std::string key = BigEndian64(seq);
+    if (!entries->status().ok()) return FromRocks(entries->status(), "reading entries");
+    if (!nodes->status().ok()) return FromRocks(nodes->status(), "reading tree");
+    if (!entries->Valid() || entries->key() != rocksdb::Slice(key)) {
+      return absl::DataLossError(absl::StrCat("entry ", seq, ": missing"));
+    }
+    const crypto::Digest leaf = crypto::HashLeaf(
+        *hasher_, absl::string_view(entries->value().data(), entries->value().size()));
+    const std::string expected = EncodeTreeNodes(tree_.Append(leaf));
+    if (!nodes->Valid() || nodes->key() != rocksdb::Slice(key) ||
+        nodes->value() != rocksdb::Slice(expected)) {
+      return absl::DataLossError(absl::StrCat(
+          "entry ", seq, ": its bytes and the tree nodes stored for it do not agree (leaf ",
+          crypto::ToHex(leaf), ")"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -188,7 +235,12 @@ Ledger::~Ledger() {
   }
   // A clean close leaves a checkpoint of everything; a failure here only costs the next open a
   // slightly older checkpoint to verify against.
-  if (stale && size > 0) (void)SignAndStoreCheckpoint(size, root, /*sync=*/true);
+  if (stale && size > 0) {
+    if (auto note = SignAndStoreCheckpoint(size, root, /*sync=*/true); !note.ok()) {
+      std::fprintf(stderr, "herbtrace ledger: final checkpoint not stored: %s\n",
+                   std::string(note.status().message()).c_str());
+    }
+  }
 }
 
 uint64_t Ledger::size() const {
@@ -197,12 +249,19 @@ uint64_t Ledger::size() const {
 }
 
 void Ledger::AppendAsync(AppendRequest request, AppendCallback done) {
-  absl::MutexLock lock(&queue_mu_);
-  if (stopping_) {
-    done(absl::UnavailableError("ledger: closing"));
-    return;
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopping_) {
+      refused = absl::UnavailableError("ledger: closing");
+    } else if (!failed_.ok()) {
+      refused = failed_;
+    } else {
+      queue_.push_back(Pending{std::move(request), std::move(done)});
+      return;
+    }
   }
-  queue_.push_back(Pending{std::move(request), std::move(done)});
+  done(refused);
 }
 
 absl::StatusOr<v1::Receipt> Ledger::Append(AppendRequest request) {
@@ -306,7 +365,7 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
         out.same_as = it->second;
       } else {
         out.result = absl::AlreadyExistsError(absl::StrCat(
-            "event_id: ", request.event_id, " is already in the log with other bytes"));
+            "event_id: ", request.event_id, " was submitted earlier in this group with other bytes"));
       }
       continue;
     }
@@ -337,6 +396,11 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
     v1::LedgerEntry entry;
     for (const std::string& batch_id : txn.touched_batches()) {
       if (!status.ok()) break;
+      if (batch_id.empty() || batch_id.find('\0') != std::string::npos) {
+        // Index keys use NUL as a separator.
+        status = absl::InvalidArgumentError("batch_id: must not be empty or contain NUL");
+        break;
+      }
       auto head = current_head(batch_id);
       if (!head.ok()) {
         status = head.status();
@@ -419,9 +483,19 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
       written = FromRocks(db_->db().Write(wo, &batch), "committing appends");
     }
     if (!written.ok()) {
-      // Nothing of the group reached the log: every append staged in it fails.
+      // The outcome of a failed synced write is unknown: the record may already be in the WAL
+      // and come back on the next open. So the ledger stops taking appends (fail-stop) until a
+      // reopen re-verifies what RocksDB really holds; clients retry with the same event ids and
+      // get the original receipts for whatever did land.
       tree_ = tree_before;
-      for (const auto& [event_id, index] : ids_in_group) staged[index].result = written;
+      const absl::Status stopped(
+          written.code(),
+          absl::StrCat("ledger: a write failed and the ledger stopped taking appends until it "
+                       "is reopened; retry with the same event_id (",
+                       written.message(), ")"));
+      for (const auto& [event_id, index] : ids_in_group) staged[index].result = stopped;
+      absl::MutexLock lock(&queue_mu_);
+      failed_ = stopped;
     } else {
       absl::MutexLock lock(&durable_mu_);
       durable_size_ = seq;
@@ -440,7 +514,11 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
     last_checkpoint_at_ = now;
     // Not synced: it rides on the next group's WAL sync; losing it to a crash only means the
     // previous checkpoint is the one verified on open.
-    (void)SignAndStoreCheckpoint(tree_.size(), tree_.Root(), /*sync=*/false);
+    if (auto note = SignAndStoreCheckpoint(tree_.size(), tree_.Root(), /*sync=*/false);
+        !note.ok()) {
+      std::fprintf(stderr, "herbtrace ledger: checkpoint not stored: %s\n",
+                   std::string(note.status().message()).c_str());
+    }
   }
 }
 

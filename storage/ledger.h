@@ -90,11 +90,12 @@ class Ledger {
   };
 
   // Opens (creating when the directory holds no ledger) and verifies the ledger: the stored
-  // tree size matches the entries, the newest entry's leaf matches the tree, the stored tree
-  // reproduces the last signed checkpoint's root, and the checkpoint carries a valid signature
-  // of `log_signer`'s key. A ledger that does not verify is refused with DataLoss naming where
-  // it breaks. A ledger created with another origin, hash or key is refused with
-  // FailedPrecondition.
+  // tree size matches the entries, the last signed checkpoint carries a valid signature of
+  // `log_signer`'s key and the stored tree reproduces its root, and every entry appended since
+  // that checkpoint hashes to the tree nodes stored for it. A ledger that does not verify is
+  // refused with DataLoss naming where it breaks (the whole history is re-verified by
+  // AuditLedger, not on every open). A ledger created with another origin, hash or key is
+  // refused with FailedPrecondition; options.origin must be the log signer's name.
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(
       const std::string& path, Options options, std::unique_ptr<crypto::NoteSigner> log_signer);
 
@@ -104,8 +105,9 @@ class Ledger {
   Ledger& operator=(const Ledger&) = delete;
 
   using AppendCallback = std::function<void(absl::StatusOr<v1::Receipt>)>;
-  // `done` runs exactly once, on the sequencer thread, after the append is durable or has
-  // failed; it must be quick and must not block (hand work elsewhere).
+  // `done` runs exactly once, after the append is durable or has failed: on the sequencer
+  // thread, or on the caller's thread (without locks held) when the ledger refuses the append
+  // at once (closing, or stopped after a failed write). It must be quick and must not block.
   void AppendAsync(AppendRequest request, AppendCallback done);
   // Blocks until the append is durable or has failed.
   absl::StatusOr<v1::Receipt> Append(AppendRequest request);
@@ -133,6 +135,9 @@ class Ledger {
          crypto::CompactRange tree);
 
   absl::Status InitializeOrVerify();
+  // Re-hashes entries [from, size) onto tree_ and compares the nodes stored for each.
+  absl::Status VerifyTail(uint64_t from, uint64_t size);
+  static absl::Status TreeError(const absl::Status& status);
   void RunSequencer();
   void CommitGroup(std::vector<Pending> group);
   absl::StatusOr<std::string> SignAndStoreCheckpoint(uint64_t size, const crypto::Digest& root,
@@ -151,6 +156,8 @@ class Ledger {
   mutable absl::Mutex queue_mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  // Set when a write failed: the ledger is fail-stop until reopened.
+  absl::Status failed_ ABSL_GUARDED_BY(queue_mu_);
 
   // The newest durable (size, root): what a checkpoint may sign.
   mutable absl::Mutex durable_mu_;

@@ -86,7 +86,8 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   }
   if (s.IsCorruption()) return absl::DataLossError(message);
   if (s.IsNotFound()) return absl::NotFoundError(message);
-  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  // RocksDB's InvalidArgument is a misuse of the database by HerbTrace, never the client's.
+  if (s.IsInvalidArgument()) return absl::InternalError(message);
   if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
     return absl::UnavailableError(message);
   }
@@ -111,10 +112,10 @@ absl::StatusOr<std::unique_ptr<LedgerDb>> LedgerDb::Open(const std::string& path
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.keep_log_file_num = 4;
-  // The log must never silently open with a torn tail it cannot explain: point-in-time recovery
-  // drops a torn WAL tail (never acknowledged, since acknowledgement follows the sync) and
-  // stops at the first corruption.
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // A crash can tear the WAL's last record, which was never acknowledged (acknowledgement
+  // follows the sync): tolerate that. Corruption anywhere else must stop the open, never be
+  // silently truncated away with acknowledged appends behind it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   if (options.mode == OpenMode::kSecondary) {
     // A secondary keeps every file open it has seen; it must be able to reopen them all.
     db_options.max_open_files = -1;

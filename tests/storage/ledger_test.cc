@@ -304,8 +304,13 @@ TEST_F(LedgerTest, RefusesToOpenWithAnotherOriginOrHash) {
   { auto ledger = OpenLedger(); AppendN(*ledger, 2); }
   Ledger::Options options;
   options.origin = "elsewhere.example/log";
-  EXPECT_THAT(Ledger::Open(dir_.path().string(), options, TestLogSigner()),
+  auto key = crypto::PrivateKey::FromEd25519Seed(std::string(32, 7));
+  auto elsewhere = crypto::NoteSigner::Create(options.origin, *std::move(key));
+  EXPECT_THAT(Ledger::Open(dir_.path().string(), options, *std::move(elsewhere)),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("origin")));
+  // The origin is the log key's name: a mismatch is the caller's mistake.
+  EXPECT_THAT(Ledger::Open(dir_.path().string(), options, TestLogSigner()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("log key's name")));
   options.origin = ::herbtrace::testing::kTestOrigin;
   options.hash = crypto::HashAlgorithm::kSm3;
   EXPECT_THAT(Ledger::Open(dir_.path().string(), options, TestLogSigner()),
@@ -346,6 +351,42 @@ TEST_F(LedgerTest, RefusesToOpenWhenTheTreeNoLongerGivesTheSignedRoot) {
   options.origin = ::herbtrace::testing::kTestOrigin;
   EXPECT_THAT(Ledger::Open(dir_.path().string(), options, TestLogSigner()),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("signed checkpoint says")));
+}
+
+TEST_F(LedgerTest, RefusesToOpenWhenAnEntryAfterTheCheckpointWasAltered) {
+  {
+    auto ledger = OpenLedger();
+    AppendN(*ledger, 10);
+    ASSERT_THAT(ledger->SignCheckpoint(), IsOk());
+    AppendN(*ledger, 10, 10);
+  }
+  {
+    LedgerDb::Options o;
+    auto db = LedgerDb::Open(dir_.path().string(), o);
+    ASSERT_THAT(db, IsOk());
+    // Put back the checkpoint at 10, as if the later ones were lost in a crash, and alter an
+    // entry after it (not the newest one).
+    auto signer = TestLogSigner();
+    crypto::Checkpoint at10;
+    at10.origin = ::herbtrace::testing::kTestOrigin;
+    at10.size = 10;
+    auto hasher = crypto::Hasher::Create(crypto::HashAlgorithm::kSha256);
+    LogView view(**db, **hasher);
+    at10.root_hash = *view.RootAt(10);
+    auto note = crypto::SignCheckpoint(at10, *signer);
+    ASSERT_THAT(note, IsOk());
+    rocksdb::WriteOptions wo;
+    ASSERT_TRUE((*db)->db().Put(wo, (*db)->cf(Cf::kMeta),
+                                rocksdb::Slice(kMetaCheckpoint.data(), kMetaCheckpoint.size()),
+                                *note).ok());
+    std::string bytes = **(*db)->Get(Cf::kEntries, BigEndian64(14));
+    bytes[bytes.size() - 2] ^= 0x08;
+    ASSERT_TRUE((*db)->db().Put(wo, (*db)->cf(Cf::kEntries), BigEndian64(14), bytes).ok());
+  }
+  Ledger::Options options;
+  options.origin = ::herbtrace::testing::kTestOrigin;
+  EXPECT_THAT(Ledger::Open(dir_.path().string(), options, TestLogSigner()),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("entry 14:")));
 }
 
 TEST_F(LedgerTest, ConcurrentWritersShareGroupsAndGetDistinctSequenceNumbers) {
