@@ -57,10 +57,9 @@ struct IndexSum {
 };
 
 // Sums the event index; any record that does not decode, or names a size outside the log, fails.
-absl::Status SumEventIndex(const LedgerDb& db, const crypto::Hasher& hasher, uint64_t size,
-                           IndexSum& sum) {
-  std::unique_ptr<rocksdb::Iterator> it(
-      db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEventIds)));
+absl::Status SumEventIndex(const LedgerDb& db, const rocksdb::ReadOptions& ro,
+                           const crypto::Hasher& hasher, uint64_t size, IndexSum& sum) {
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEventIds)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const absl::string_view id(it->key().data(), it->key().size());
     auto record = DecodeEventRecord(absl::string_view(it->value().data(), it->value().size()), id);
@@ -121,9 +120,8 @@ class DecodingPass {
   DecodingPass(const crypto::Hasher& hasher, const AuditOptions& options)
       : hasher_(hasher), options_(options) {}
 
-  void Run(const LedgerDb& db, BlockQueue& queue) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEntries)));
+  void Run(const LedgerDb& db, const rocksdb::ReadOptions& ro, BlockQueue& queue) {
+    std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEntries)));
     it->SeekToFirst();
     while (std::optional<EntryBlock> block = queue.Pop()) {
       if (failure_.has_value()) continue;  // drain, so the producer never blocks
@@ -142,6 +140,9 @@ class DecodingPass {
   }
   const std::optional<AuditFailure>& failure() const { return failure_; }
   const IndexSum& index_sum() const { return sum_; }
+  // Each batch's newest entry as the chains give it, and a sum over every (batch, entry) link.
+  const absl::flat_hash_map<std::string, BatchHead>& chain_heads() const { return chain_heads_; }
+  const IndexSum& batch_entries_sum() const { return links_; }
 
  private:
   void Check(uint64_t seq, absl::string_view bytes, const crypto::Digest& leaf) {
@@ -161,13 +162,17 @@ class DecodingPass {
       previous_id = link.batch_id();
       auto head = chain_heads_.find(link.batch_id());
       const absl::string_view expected =
-          head == chain_heads_.end() ? absl::string_view() : crypto::AsBytes(head->second);
+          head == chain_heads_.end() ? absl::string_view()
+                                     : crypto::AsBytes(head->second.leaf_hash);
       if (link.prev_leaf_hash() != expected) {
         return Fail(seq, absl::StrCat("batch_prev[", link.batch_id(),
                                       "] does not link to the batch's previous entry"));
       }
     }
-    for (const v1::BatchLink& link : entry_.batch_prev()) chain_heads_[link.batch_id()] = leaf;
+    for (const v1::BatchLink& link : entry_.batch_prev()) {
+      chain_heads_[link.batch_id()] = BatchHead{seq, leaf};
+      links_.Add(hasher_, link.batch_id(), seq, crypto::Digest{});
+    }
   }
 
   void Fail(uint64_t seq, absl::string_view why) {
@@ -177,10 +182,56 @@ class DecodingPass {
   const crypto::Hasher& hasher_;
   const AuditOptions& options_;
   v1::LedgerEntry entry_;
-  absl::flat_hash_map<std::string, crypto::Digest> chain_heads_;
+  absl::flat_hash_map<std::string, BatchHead> chain_heads_;
   IndexSum sum_;
+  IndexSum links_;
   std::optional<AuditFailure> failure_;
 };
+
+// batch_heads must name, for every batch, its newest entry as the chains give it; batch_entries
+// must hold exactly one key per (batch, entry) link.
+absl::Status CheckBatchIndexes(const LedgerDb& db, const rocksdb::ReadOptions& ro,
+                               const crypto::Hasher& hasher, const DecodingPass& decoding) {
+  const auto& heads = decoding.chain_heads();
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchHeads)));
+  size_t count = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++count) {
+    const std::string id(it->key().data(), it->key().size());
+    auto stored = DecodeBatchHead(absl::string_view(it->value().data(), it->value().size()), id);
+    if (!stored.ok()) return stored.status();
+    auto want = heads.find(id);
+    if (want == heads.end()) {
+      return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: no entry touches it"));
+    }
+    if (stored->seq != want->second.seq || stored->leaf_hash != want->second.leaf_hash) {
+      return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: names entry ", stored->seq,
+                                              " but the batch's newest entry is ",
+                                              want->second.seq));
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading batch_heads");
+  if (count != heads.size()) {
+    return absl::DataLossError(absl::StrCat("batch_heads: holds ", count, " batches, the entries ",
+                                            heads.size()));
+  }
+  IndexSum links;
+  std::unique_ptr<rocksdb::Iterator> entries(db.db().NewIterator(ro, db.cf(Cf::kBatchEntries)));
+  for (entries->SeekToFirst(); entries->Valid(); entries->Next()) {
+    const absl::string_view key(entries->key().data(), entries->key().size());
+    if (key.size() < 10 || key[key.size() - 9] != '\0') {
+      return absl::DataLossError("batch_entries: malformed key");
+    }
+    links.Add(hasher, key.substr(0, key.size() - 9), ReadBigEndian64(key.substr(key.size() - 8)),
+              crypto::Digest{});
+  }
+  if (!entries->status().ok()) return FromRocks(entries->status(), "reading batch_entries");
+  if (!links.SameRecords(decoding.batch_entries_sum())) {
+    return absl::DataLossError(absl::StrCat(
+        "batch_entries: holds ", links.count, " (batch, entry) links, the entries ",
+        decoding.batch_entries_sum().count));
+  }
+  return absl::OkStatus();
+}
 
 // Joins a thread on every way out of a scope.
 class JoinOnExit {
@@ -203,18 +254,45 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
     return report;
   };
 
-  auto config = ReadLogConfig(db);
+  // One snapshot for every read, so an audit of a live ledger sees one consistent log.
+  struct Snapshot {
+    const LedgerDb& db;
+    const rocksdb::Snapshot* snapshot;
+    ~Snapshot() { db.db().ReleaseSnapshot(snapshot); }
+  } snapshot{db, db.db().GetSnapshot()};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot;
+  auto read_meta = [&](absl::string_view key) -> absl::StatusOr<std::optional<std::string>> {
+    std::string value;
+    rocksdb::Status s = db.db().Get(ro, db.cf(Cf::kMeta), rocksdb::Slice(key.data(), key.size()),
+                                    &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) return FromRocks(s, "reading meta");
+    return value;
+  };
+
+  auto stored_config = read_meta(kMetaLog);
+  if (!stored_config.ok()) return stored_config.status();
+  if (!stored_config->has_value()) {
+    return fail(std::nullopt, absl::StrCat(db.path(), ": not a HerbTrace ledger (no meta log)"));
+  }
+  auto config = DecodeLogConfig(**stored_config);
   if (!config.ok()) return fail(std::nullopt, std::string(config.status().message()));
   auto hasher = crypto::Hasher::Create(config->hash);
   if (!hasher.ok()) return hasher.status();
   const LogView view(db, **hasher);
-  auto size = view.Size();
-  if (!size.ok()) return fail(std::nullopt, std::string(size.status().message()));
+  auto stored_size = read_meta(kMetaTreeSize);
+  if (!stored_size.ok()) return stored_size.status();
+  if (stored_size->has_value() && (*stored_size)->size() != 8) {
+    return fail(std::nullopt, "meta tree_size: malformed");
+  }
+  const std::optional<uint64_t> size =
+      stored_size->has_value() ? ReadBigEndian64(**stored_size) : 0;
   report.tree_size = *size;
 
   // The checkpoint is checked first for its signature, and later against the recomputed root.
   std::optional<crypto::Checkpoint> checkpoint;
-  auto note = view.LatestCheckpointNote();
+  auto note = read_meta(kMetaCheckpoint);
   if (!note.ok()) return note.status();
   if (note->has_value()) {
     auto verifier = crypto::NoteVerifier::Create(config->verifier_key);
@@ -246,11 +324,12 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   std::thread index_thread;
   JoinOnExit join_index(index_thread);
   if (options.check_event_index) {
-    index_thread = std::thread([&] { index_status = SumEventIndex(db, **hasher, *size, index_sum); });
+    index_thread =
+        std::thread([&] { index_status = SumEventIndex(db, ro, **hasher, *size, index_sum); });
   }
   BlockQueue queue;
   DecodingPass decoding(**hasher, options);
-  std::thread decoding_thread([&] { decoding.Run(db, queue); });
+  std::thread decoding_thread([&] { decoding.Run(db, ro, queue); });
   JoinOnExit join_decoding(decoding_thread);
   struct CloseOnExit {
     BlockQueue& q;
@@ -260,10 +339,8 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   EntryBlock block;
 
   crypto::CompactRange tree(**hasher);
-  std::unique_ptr<rocksdb::Iterator> it(
-      db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kEntries)));
-  std::unique_ptr<rocksdb::Iterator> nodes(
-      db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kTree)));
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEntries)));
+  std::unique_ptr<rocksdb::Iterator> nodes(db.db().NewIterator(ro, db.cf(Cf::kTree)));
   nodes->SeekToFirst();
   uint64_t seq = 0;
   std::optional<AuditFailure> tree_failure;
@@ -344,6 +421,13 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
                 absl::StrCat("entries: ", seq, " stored but the tree size says ", *size));
   }
   report.root = tree.Root();
+
+  if (options.check_batch_chains) {
+    if (auto s = CheckBatchIndexes(db, ro, **hasher, decoding); !s.ok()) {
+      if (!absl::IsDataLoss(s)) return s;
+      return fail(std::nullopt, std::string(s.message()));
+    }
+  }
 
   if (options.check_event_index) {
     index_thread.join();

@@ -6,6 +6,7 @@
 #include "crypto/merkle.h"
 #include "storage/key_codec.h"
 #include "storage/ledger.h"
+#include "storage/log_view.h"
 #include "storage/tree_nodes.h"
 #include "tests/storage/ledger_fixture.h"
 #include "tests/test_util.h"
@@ -163,6 +164,34 @@ TEST_F(AuditTest, StrayEventIndexRecordIsFound) {
   AuditReport report = Audit();
   ASSERT_FALSE(report.ok());
   EXPECT_THAT(report.failure->reason, HasSubstr("event_ids: holds 101 records for 100 entries"));
+}
+
+TEST_F(AuditTest, BatchHeadPointingAtAnOlderEntryIsFound) {
+  {
+    auto db = OpenDb();
+    auto hasher = crypto::Hasher::Create(crypto::HashAlgorithm::kSha256);
+    LogView view(*db, **hasher);
+    // B3's newest entry is 94; make its head name entry 3.
+    auto old_leaf = view.LeafHash(3);
+    ASSERT_THAT(old_leaf, IsOk());
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kBatchHeads), "B3",
+                             EncodeBatchHead(BatchHead{3, *old_leaf})).ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.failure->reason,
+              HasSubstr("batch_heads[B3]: names entry 3 but the batch's newest entry is 94"));
+}
+
+TEST_F(AuditTest, MissingBatchHistoryKeyIsFound) {
+  {
+    auto db = OpenDb();
+    ASSERT_TRUE(db->db().Delete(rocksdb::WriteOptions(), db->cf(Cf::kBatchEntries),
+                                BatchEntryKey("B2", 9)).ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.failure->reason, HasSubstr("batch_entries: holds 99 (batch, entry) links"));
 }
 
 TEST_F(AuditTest, ForgedCheckpointIsRejected) {
