@@ -297,8 +297,8 @@ void Ledger::RunSequencer() {
 // What one append of a group came to, before the group is durable.
 struct Ledger::Staged {
   absl::StatusOr<v1::Receipt> result = absl::UnknownError("not staged");
-  // >= 0: a retry of the append at that index of the same group; completes with its receipt.
-  int same_as = -1;
+  // A retry of the append at that index of the same group: completes with its receipt.
+  std::optional<size_t> same_as;
   crypto::Digest payload_hash{};
 };
 
@@ -335,182 +335,46 @@ class CopyStateChanges final : public rocksdb::WriteBatch::Handler {
 
 }  // namespace
 
-void Ledger::CommitGroup(std::vector<Pending> group) {
-  // The log's own families go straight into `batch`; the rule's state changes are staged in an
-  // indexed batch so later appends of the same group read them, and are copied over at the end.
+// One group while it is staged: the log's own families go straight into `batch`; the rules'
+// state changes are staged in the indexed `state` batch (so later appends of the same group read
+// them) and copied over at commit; event ids and batch heads as the group has left them so far.
+struct Ledger::Group {
   rocksdb::WriteBatch batch;
-  rocksdb::WriteBatchWithIndex state(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
-  const crypto::CompactRange tree_before = tree_;
-  uint64_t seq = tree_.size();
-  std::vector<Staged> staged(group.size());
-  // Event ids and batch heads as this group has left them so far.
-  absl::flat_hash_map<std::string, int> ids_in_group;
-  absl::flat_hash_map<std::string, BatchHead> heads_in_group;
-  auto current_head = [&](const std::string& batch_id) -> absl::StatusOr<std::optional<BatchHead>> {
-    if (auto it = heads_in_group.find(batch_id); it != heads_in_group.end()) return it->second;
-    return view_.Head(batch_id);
-  };
+  rocksdb::WriteBatchWithIndex state{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
+  std::vector<Staged> staged;
+  absl::flat_hash_map<std::string, size_t> ids;
+  absl::flat_hash_map<std::string, BatchHead> heads;
+  uint64_t next_seq = 0;
+};
 
-  for (size_t i = 0; i < group.size(); ++i) {
-    const AppendRequest& request = group[i].request;
-    Staged& out = staged[i];
+void Ledger::CommitGroup(std::vector<Pending> pending) {
+  Group group;
+  group.staged.resize(pending.size());
+  group.next_seq = tree_.size();
+  const crypto::CompactRange tree_before = tree_;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const AppendRequest& request = pending[i].request;
+    Staged& out = group.staged[i];
     if (request.event_id.empty()) {
       out.result = absl::InvalidArgumentError("event_id: required");
       continue;
     }
     out.payload_hash = hasher_->Hash(request.signed_event.payload());
-
-    if (auto it = ids_in_group.find(request.event_id); it != ids_in_group.end()) {
-      if (staged[it->second].payload_hash == out.payload_hash) {
-        out.same_as = it->second;
-      } else {
-        out.result = absl::AlreadyExistsError(absl::StrCat(
-            "event_id: ", request.event_id, " was submitted earlier in this group with other bytes"));
-      }
-      continue;
-    }
-    auto existing = view_.FindEventRecord(request.event_id);
-    if (!existing.ok()) {
-      out.result = existing.status();
-      continue;
-    }
-    if (existing->has_value()) {
-      const EventRecord& record = **existing;
-      if (record.payload_hash == out.payload_hash) {
-        out.result = view_.ReceiptFor(record.seq, record.committed_size);
-      } else {
-        out.result = absl::AlreadyExistsError(
-            absl::StrCat("event_id: ", request.event_id, " is already in the log at seq ",
-                         record.seq, " with other bytes"));
-      }
-      continue;
-    }
-
-    const absl::Time now = options_.clock->Now();
-    state.SetSavePoint();
-    StateTxn txn(*db_, state, seq, now);
-    absl::Status status =
-        options_.rule != nullptr ? options_.rule->Apply(request, txn) : absl::OkStatus();
-
-    // Link every touched batch's chain, and check the heads the client expected.
-    v1::LedgerEntry entry;
-    for (const std::string& batch_id : txn.touched_batches()) {
-      if (!status.ok()) break;
-      if (batch_id.empty() || batch_id.find('\0') != std::string::npos) {
-        // Index keys use NUL as a separator.
-        status = absl::InvalidArgumentError("batch_id: must not be empty or contain NUL");
-        break;
-      }
-      auto head = current_head(batch_id);
-      if (!head.ok()) {
-        status = head.status();
-        break;
-      }
-      v1::BatchLink* link = entry.add_batch_prev();
-      link->set_batch_id(batch_id);
-      if (head->has_value()) {
-        const absl::string_view b = crypto::AsBytes((*head)->leaf_hash);
-        link->set_prev_leaf_hash(b.data(), b.size());
-      }
-    }
-    for (const auto& [batch_id, expected] : request.expected_heads) {
-      if (!status.ok()) break;
-      auto head = current_head(batch_id);
-      if (!head.ok()) {
-        status = head.status();
-        break;
-      }
-      const std::string current =
-          head->has_value() ? std::string(crypto::AsBytes((*head)->leaf_hash)) : std::string();
-      if (current != expected) {
-        status = absl::AbortedError(absl::StrCat(
-            "expected_heads[", batch_id, "]: stale head: the batch's head is now ",
-            head->has_value() ? crypto::ToHex((*head)->leaf_hash) : std::string("(none)")));
-      }
-    }
-    if (!status.ok()) {
-      state.RollbackToSavePoint();
-      out.result = status;
-      continue;
-    }
-    state.PopSavePoint();
-
-    entry.set_seq(seq);
-    entry.set_received_at_unix_micros(absl::ToUnixMicros(now));
-    entry.set_event_id(request.event_id);
-    *entry.mutable_signed_event() = request.signed_event;
-    if (request.bundle.has_value()) *entry.mutable_bundle() = *request.bundle;
-    const std::string bytes = entry.SerializeAsString();
-    const crypto::Digest leaf = crypto::HashLeaf(*hasher_, bytes);
-
-    const std::string seq_key = BigEndian64(seq);
-    batch.Put(db_->cf(Cf::kEntries), seq_key, bytes);
-    batch.Put(db_->cf(Cf::kTree), seq_key, EncodeTreeNodes(tree_.Append(leaf)));
-    const std::string head = EncodeBatchHead(BatchHead{seq, leaf});
-    for (const std::string& batch_id : txn.touched_batches()) {
-      heads_in_group[batch_id] = BatchHead{seq, leaf};
-      batch.Put(db_->cf(Cf::kBatchHeads), batch_id, head);
-      batch.Put(db_->cf(Cf::kBatchEntries), BatchEntryKey(batch_id, seq), rocksdb::Slice());
-    }
-
-    v1::Receipt receipt;
-    receipt.set_event_id(request.event_id);
-    receipt.set_seq(seq);
-    receipt.set_leaf_hash(std::string(crypto::AsBytes(leaf)));
-    receipt.set_received_at_unix_micros(entry.received_at_unix_micros());
-    out.result = std::move(receipt);
-    ids_in_group.emplace(request.event_id, static_cast<int>(i));
-    ++seq;
+    if (ResolveRetry(request, i, group)) continue;
+    absl::Status staged = StageAppend(request, i, group);
+    if (!staged.ok()) out.result = staged;
   }
-
-  if (seq > tree_before.size()) {
-    // Every receipt of the group names the tree the group committed: one root per group.
-    const std::string root(crypto::AsBytes(tree_.Root()));
-    for (const auto& [event_id, index] : ids_in_group) {
-      v1::Receipt& receipt = *staged[index].result;
-      receipt.set_tree_size(seq);
-      receipt.set_root_hash(root);
-      batch.Put(db_->cf(Cf::kEventIds), event_id,
-                EncodeEventRecord({receipt.seq(), staged[index].payload_hash, seq}));
-    }
-    CopyStateChanges copy(*db_, batch);
-    absl::Status written = FromRocks(state.GetWriteBatch()->Iterate(&copy), "staging state");
-    if (written.ok()) {
-      batch.Put(db_->cf(Cf::kMeta), rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()),
-                BigEndian64(seq));
-      rocksdb::WriteOptions wo;
-      wo.sync = options_.sync;
-      written = FromRocks(db_->db().Write(wo, &batch), "committing appends");
-    }
-    if (!written.ok()) {
-      // The outcome of a failed synced write is unknown: the record may already be in the WAL
-      // and come back on the next open. So the ledger stops taking appends (fail-stop) until a
-      // reopen re-verifies what RocksDB really holds; clients retry with the same event ids and
-      // get the original receipts for whatever did land.
-      tree_ = tree_before;
-      const absl::Status stopped(
-          written.code(),
-          absl::StrCat("ledger: a write failed and the ledger stopped taking appends until it "
-                       "is reopened; retry with the same event_id (",
-                       written.message(), ")"));
-      for (const auto& [event_id, index] : ids_in_group) staged[index].result = stopped;
-      absl::MutexLock lock(&queue_mu_);
-      failed_ = stopped;
-    } else {
-      absl::MutexLock lock(&durable_mu_);
-      durable_size_ = seq;
-      durable_root_ = tree_.Root();
-    }
-  }
+  if (group.next_seq > tree_before.size()) Commit(group, tree_before);
 
   // Resolve retries first: their originals' results are moved out below.
-  for (Staged& s : staged) {
-    if (s.same_as >= 0) s.result = staged[s.same_as].result;
+  for (Staged& s : group.staged) {
+    if (s.same_as.has_value()) s.result = group.staged[*s.same_as].result;
   }
-  for (size_t i = 0; i < group.size(); ++i) group[i].done(std::move(staged[i].result));
+  for (size_t i = 0; i < pending.size(); ++i) pending[i].done(std::move(group.staged[i].result));
 
   const absl::Time now = options_.clock->Now();
-  if (tree_.size() > tree_before.size() && now - last_checkpoint_at_ >= options_.checkpoint_interval) {
+  if (tree_.size() > tree_before.size() &&
+      now - last_checkpoint_at_ >= options_.checkpoint_interval) {
     last_checkpoint_at_ = now;
     // Not synced: it rides on the next group's WAL sync; losing it to a crash only means the
     // previous checkpoint is the one verified on open.
@@ -520,6 +384,156 @@ void Ledger::CommitGroup(std::vector<Pending> group) {
                    std::string(note.status().message()).c_str());
     }
   }
+}
+
+bool Ledger::ResolveRetry(const AppendRequest& request, size_t index, Group& group) {
+  Staged& out = group.staged[index];
+  if (auto it = group.ids.find(request.event_id); it != group.ids.end()) {
+    if (group.staged[it->second].payload_hash == out.payload_hash) {
+      out.same_as = it->second;
+    } else {
+      out.result = absl::AlreadyExistsError(absl::StrCat(
+          "event_id: ", request.event_id, " was submitted earlier in this group with other bytes"));
+    }
+    return true;
+  }
+  auto existing = view_.FindEventRecord(request.event_id);
+  if (!existing.ok()) {
+    out.result = existing.status();
+    return true;
+  }
+  if (!existing->has_value()) return false;
+  const EventRecord& record = **existing;
+  if (record.payload_hash == out.payload_hash) {
+    out.result = view_.ReceiptFor(record.seq, record.committed_size);
+  } else {
+    out.result = absl::AlreadyExistsError(
+        absl::StrCat("event_id: ", request.event_id, " is already in the log at seq ",
+                     record.seq, " with other bytes"));
+  }
+  return true;
+}
+
+absl::StatusOr<std::optional<BatchHead>> Ledger::CurrentHead(const std::string& batch_id,
+                                                             const Group& group) const {
+  if (auto it = group.heads.find(batch_id); it != group.heads.end()) return it->second;
+  return view_.Head(batch_id);
+}
+
+absl::Status Ledger::StageAppend(const AppendRequest& request, size_t index, Group& group) {
+  const uint64_t seq = group.next_seq;
+  const absl::Time now = options_.clock->Now();
+  group.state.SetSavePoint();
+  StateTxn txn(*db_, group.state, seq, now);
+  absl::Status status =
+      options_.rule != nullptr ? options_.rule->Apply(request, txn) : absl::OkStatus();
+  v1::LedgerEntry entry;
+  if (status.ok()) status = LinkBatches(request, txn.touched_batches(), group, entry);
+  if (!status.ok()) {
+    group.state.RollbackToSavePoint();
+    return status;
+  }
+  group.state.PopSavePoint();
+
+  entry.set_seq(seq);
+  entry.set_received_at_unix_micros(absl::ToUnixMicros(now));
+  entry.set_event_id(request.event_id);
+  *entry.mutable_signed_event() = request.signed_event;
+  if (request.bundle.has_value()) *entry.mutable_bundle() = *request.bundle;
+  const std::string bytes = entry.SerializeAsString();
+  const crypto::Digest leaf = crypto::HashLeaf(*hasher_, bytes);
+
+  const std::string seq_key = BigEndian64(seq);
+  group.batch.Put(db_->cf(Cf::kEntries), seq_key, bytes);
+  group.batch.Put(db_->cf(Cf::kTree), seq_key, EncodeTreeNodes(tree_.Append(leaf)));
+  const std::string head = EncodeBatchHead(BatchHead{seq, leaf});
+  for (const std::string& batch_id : txn.touched_batches()) {
+    group.heads[batch_id] = BatchHead{seq, leaf};
+    group.batch.Put(db_->cf(Cf::kBatchHeads), batch_id, head);
+    group.batch.Put(db_->cf(Cf::kBatchEntries), BatchEntryKey(batch_id, seq), rocksdb::Slice());
+  }
+
+  v1::Receipt receipt;
+  receipt.set_event_id(request.event_id);
+  receipt.set_seq(seq);
+  receipt.set_leaf_hash(std::string(crypto::AsBytes(leaf)));
+  receipt.set_received_at_unix_micros(entry.received_at_unix_micros());
+  group.staged[index].result = std::move(receipt);
+  group.ids.emplace(request.event_id, index);
+  ++group.next_seq;
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::LinkBatches(const AppendRequest& request,
+                                 const std::set<std::string>& touched, const Group& group,
+                                 v1::LedgerEntry& entry) const {
+  for (const std::string& batch_id : touched) {
+    if (batch_id.empty() || batch_id.find('\0') != std::string::npos) {
+      // Index keys use NUL as a separator.
+      return absl::InvalidArgumentError("batch_id: must not be empty or contain NUL");
+    }
+    auto head = CurrentHead(batch_id, group);
+    if (!head.ok()) return head.status();
+    v1::BatchLink* link = entry.add_batch_prev();
+    link->set_batch_id(batch_id);
+    if (head->has_value()) {
+      const absl::string_view b = crypto::AsBytes((*head)->leaf_hash);
+      link->set_prev_leaf_hash(b.data(), b.size());
+    }
+  }
+  for (const auto& [batch_id, expected] : request.expected_heads) {
+    auto head = CurrentHead(batch_id, group);
+    if (!head.ok()) return head.status();
+    const std::string current =
+        head->has_value() ? std::string(crypto::AsBytes((*head)->leaf_hash)) : std::string();
+    if (current != expected) {
+      return absl::AbortedError(absl::StrCat(
+          "expected_heads[", batch_id, "]: stale head: the batch's head is now ",
+          head->has_value() ? crypto::ToHex((*head)->leaf_hash) : std::string("(none)")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Ledger::Commit(Group& group, const crypto::CompactRange& tree_before) {
+  const uint64_t size = group.next_seq;
+  // Every receipt of the group names the tree the group committed: one root per group.
+  const std::string root(crypto::AsBytes(tree_.Root()));
+  for (const auto& [event_id, index] : group.ids) {
+    v1::Receipt& receipt = *group.staged[index].result;
+    receipt.set_tree_size(size);
+    receipt.set_root_hash(root);
+    group.batch.Put(db_->cf(Cf::kEventIds), event_id,
+                    EncodeEventRecord({receipt.seq(), group.staged[index].payload_hash, size}));
+  }
+  CopyStateChanges copy(*db_, group.batch);
+  absl::Status written = FromRocks(group.state.GetWriteBatch()->Iterate(&copy), "staging state");
+  if (written.ok()) {
+    group.batch.Put(db_->cf(Cf::kMeta),
+                    rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()), BigEndian64(size));
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    written = FromRocks(db_->db().Write(wo, &group.batch), "committing appends");
+  }
+  if (written.ok()) {
+    absl::MutexLock lock(&durable_mu_);
+    durable_size_ = size;
+    durable_root_ = tree_.Root();
+    return;
+  }
+  // The outcome of a failed synced write is unknown: the record may already be in the WAL and
+  // come back on the next open. So the ledger stops taking appends (fail-stop) until a reopen
+  // re-verifies what RocksDB really holds; clients retry with the same event ids and get the
+  // original receipts for whatever did land.
+  tree_ = tree_before;
+  const absl::Status stopped(
+      written.code(),
+      absl::StrCat("ledger: a write failed and the ledger stopped taking appends until it is "
+                   "reopened; retry with the same event_id (",
+                   written.message(), ")"));
+  for (const auto& [event_id, index] : group.ids) group.staged[index].result = stopped;
+  absl::MutexLock lock(&queue_mu_);
+  failed_ = stopped;
 }
 
 absl::StatusOr<std::string> Ledger::SignCheckpoint() {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -129,6 +130,7 @@ class Ledger {
     AppendCallback done;
   };
   struct Staged;
+  struct Group;
 
   Ledger(Options options, std::unique_ptr<crypto::Hasher> hasher,
          std::unique_ptr<crypto::NoteSigner> log_signer, std::unique_ptr<LedgerDb> db,
@@ -139,7 +141,18 @@ class Ledger {
   absl::Status VerifyTail(uint64_t from, uint64_t size);
   static absl::Status TreeError(const absl::Status& status);
   void RunSequencer();
-  void CommitGroup(std::vector<Pending> group);
+  void CommitGroup(std::vector<Pending> pending);
+  // True when the append is a retry of an event id already in the log or in this group; its
+  // result is then set.
+  bool ResolveRetry(const AppendRequest& request, size_t index, Group& group);
+  // Runs the rule, links the batch chains and stages the entry, its tree nodes and indexes.
+  absl::Status StageAppend(const AppendRequest& request, size_t index, Group& group);
+  absl::Status LinkBatches(const AppendRequest& request, const std::set<std::string>& touched,
+                           const Group& group, v1::LedgerEntry& entry) const;
+  absl::StatusOr<std::optional<BatchHead>> CurrentHead(const std::string& batch_id,
+                                                       const Group& group) const;
+  // Writes the group as one WriteBatch; on failure the ledger becomes fail-stop.
+  void Commit(Group& group, const crypto::CompactRange& tree_before);
   absl::StatusOr<std::string> SignAndStoreCheckpoint(uint64_t size, const crypto::Digest& root,
                                                      bool sync);
 
