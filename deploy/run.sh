@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
 bash deploy/build.sh
-tool=${HERBTRACE_BUILD_DIR:-build}/services/herbtrace-ledger
+tool=${HERBTRACE_BUILD_DIR:-build}/services/tools/herbtrace-ledger
 var=${HERBTRACE_VAR:-var}
 mkdir -p "$var/keys"
 

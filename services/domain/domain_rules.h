@@ -10,9 +10,11 @@
 #ifndef HERBTRACE_SERVICES_DOMAIN_DOMAIN_RULES_H_
 #define HERBTRACE_SERVICES_DOMAIN_DOMAIN_RULES_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
+#include "crypto/hash.h"
 #include "services/domain/verified_event.h"
 #include "storage/clock.h"
 #include "storage/ledger.h"
@@ -26,12 +28,15 @@ struct DomainConfig {
   // Key id of the market operator's bootstrap key: the one key that may self-sign the genesis
   // RegisterParty of the market operator while the registry is empty.
   std::string bootstrap_key_id;
-  // How far into the future occurred_at may be (scanner clocks drift).
-  absl::Duration max_future_skew = absl::Minutes(10);
+  // How far into the future occurred_at may be (scanner clocks drift); event.proto's default.
+  absl::Duration max_future_skew = absl::Minutes(5);
   // Not owned; default storage::Clock::Real().
   const storage::Clock* clock = nullptr;
 };
 
+// Which status each rejection gets, and which roles may sign each kind, are tabled at the top of
+// domain_rules.cc.
+//
 // Thread-compatible: called only from the ledger's sequencer thread.
 class DomainRules final : public storage::StateRule {
  public:
@@ -41,6 +46,8 @@ class DomainRules final : public storage::StateRule {
 
  private:
   DomainConfig config_;
+  // SHA-256 for commitments (every deployment, SM3 ones included); fetched on first use.
+  std::unique_ptr<crypto::Hasher> sha256_;
 };
 
 }  // namespace herbtrace::domain

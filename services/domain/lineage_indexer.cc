@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/domain/event_batches.h"
+#include "services/domain/state_keys.h"
 #include "storage/key_codec.h"
 
 namespace herbtrace::domain {
@@ -31,14 +32,18 @@ absl::Status LineageIndexer::Apply(const storage::AppendRequest& request,
     }
     txn.TouchBatch(id);
   }
+  return StageLineageEdges(*event, txn);
+}
+
+absl::Status StageLineageEdges(const v1::Event& event, storage::StateTxn& txn) {
   const std::string seq = storage::BigEndian64(txn.seq());
-  for (const LineageEdge& edge : LineageEdges(*event)) {
+  for (const LineageEdge& edge : LineageEdges(event)) {
     if (edge.parent == edge.child) {
       return absl::InvalidArgumentError(
           absl::StrCat("batch_id: ", edge.parent, " cannot be made from itself"));
     }
-    const std::string down = absl::StrCat(edge.parent, absl::string_view("\0", 1), edge.child);
-    const std::string up = absl::StrCat(edge.child, absl::string_view("\0", 1), edge.parent);
+    const std::string down = keys::Lineage(edge.parent, edge.child);
+    const std::string up = keys::Lineage(edge.child, edge.parent);
     if (auto s = txn.Put(storage::Cf::kLineageDown, down, seq); !s.ok()) return s;
     if (auto s = txn.Put(storage::Cf::kLineageUp, up, seq); !s.ok()) return s;
   }

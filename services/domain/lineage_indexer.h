@@ -17,6 +17,11 @@ namespace herbtrace::domain {
 // event id is not the envelope's.
 absl::StatusOr<v1::Event> DecodeSignedEvent(const storage::AppendRequest& request);
 
+// Stages the event's lineage edges (LineageEdges) in both indexes, value u64be(txn.seq()).
+// InvalidArgument naming `batch_id` when an edge would make a batch from itself. Shared by
+// LineageIndexer and DomainRules so the encoding lives in one place.
+absl::Status StageLineageEdges(const v1::Event& event, storage::StateTxn& txn);
+
 class LineageIndexer final : public storage::StateRule {
  public:
   absl::Status Apply(const storage::AppendRequest& request, storage::StateTxn& txn) override;

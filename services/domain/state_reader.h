@@ -1,20 +1,32 @@
 // Reads of the state the domain rules keep, for the services (Registry, Trace, Recall) and
 // herbctl's server side. Works on the writer's database and on a reader's secondary instance.
 //
-// Encodings (values are serialized herbtrace.v1 messages; derived state, not hashed):
-//   registry       "party/" party_id        → Party
+// Encodings (values are serialized herbtrace.v1 messages unless stated; derived state, not
+// hashed; keys are built in state_keys.h):
+//   registry       "party/" party_id        → Party (without keys)
+//                  "party-role/" NN "/" party_id → ""  (NN = the PartyRole number, 2 digits)
+//                  "party-key/" party_id 0x00 key_id → ""
 //                  "key/" key_id            → SigningKey
-//                  "base/" base_id          → PlantingBase
+//                  "base/" base_id          → PlantingBase (base_id starts with the owner's id)
 //                  "herb/" herb_code        → Herb
+//                  "catalog/" version       → u64be(seq of its LoadHerbCatalog)
+//                  "catalog-current"        → version of the newest catalog
 //                  "limits/" version        → LoadQualityLimits (as loaded, with its seq in
 //                                             "limitseq/" version → u64be)
 //                  "limits-current"         → version of the newest table
-//                  "recall/" recall_id      → RecallView without scope and acks
-//                  "recall-lot/" recall_id 0x00 batch_id → RecallScopeLot
-//                  "recall-ack/" recall_id 0x00 batch_id → RecallAckRecord
+//                  "recall/" recall_id      → RecallView without lots (holders and counters
+//                                             included; `overdue` is filled by readers)
+//                  "recall-lot/" recall_id 0x00 batch_id → RecallScopeLot (without acks, current)
+//                  "recall-ack/" recall_id 0x00 batch_id 0x00 u64be(seq) → RecallAckRecord
+//                  "recall-return/" recall_id 0x00 batch_id → event_id of a RETURNED ack whose
+//                                             return is still in transit
 //                  "test/" batch_id 0x00 u64be(seq)      → JudgedTest
+//                  "transfer/" event_id     → PendingTransfer (grams = Σ of its lots)
+//                  "transfer-lot/" event_id 0x00 batch_id → u64be(grams sent)
+//                  "transfer-done/" event_id → u64be(seq of the Receive that ended it)
 //   batch_state    batch_id                 → BatchState (head and as_of filled by readers)
-//   holder_batches holder_party_id 0x00 batch_id → ""
+//   holder_batches holder_party_id 0x00 batch_id → ""  (every batch whose holder_party_id it is,
+//                                             closed ones included)
 //   lineage_down / lineage_up: see lineage_indexer.h
 //   confidential   u64be(seq) ‖ field_path  → Opening
 //
@@ -39,7 +51,8 @@ class StateReader {
  public:
   explicit StateReader(const storage::LedgerDb& db) : db_(db) {}
 
-  // NotFound("<field>: <id> is not registered") when absent.
+  // NotFound("<field>: <id> is not registered") when absent. Party() includes the party's keys,
+  // revoked ones too; Parties() lists them without keys.
   absl::StatusOr<v1::Party> Party(absl::string_view party_id) const;
   absl::StatusOr<std::vector<v1::Party>> Parties() const;
   absl::StatusOr<v1::SigningKey> Key(absl::string_view key_id) const;

@@ -1,0 +1,87 @@
+// The gRPC server every HerbTrace process runs: the services it is given, the standard health
+// service (grpc.health.v1.Health) and server reflection, on one listening address.
+//
+// Transport security is not here yet: the server listens with insecure credentials, and
+// therefore only on loopback (or a Unix socket) unless told otherwise explicitly
+// (allow_insecure_remote) — the architecture requires TLS on every listener outside loopback.
+//
+// Thread-safe after Start.
+#ifndef HERBTRACE_SERVICES_SERVER_SERVER_HOST_H_
+#define HERBTRACE_SERVICES_SERVER_SERVER_HOST_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace herbtrace::server {
+
+struct ServerHostOptions {
+  // host:port; port 0 picks a free port (see ServerHost::port). "unix:/path" for a socket.
+  std::string listen = "127.0.0.1:0";
+  // Listen beyond loopback without TLS. For a trusted network only, until TLS lands.
+  bool allow_insecure_remote = false;
+  // Largest message either way. Capture bundles are bounded by the receive side (capture.proto:
+  // 4 MiB by default); responses are bounded by the services below what clients accept.
+  int max_message_bytes = 4 << 20;
+  // Concurrent calls (HTTP/2 streams) per client connection: a scanner's SubmitStream and a few
+  // reads at a time is normal; a client opening hundreds is misbehaving.
+  int max_concurrent_streams = 100;
+  // The server pings a connection idle this long and drops it when no answer comes within the
+  // timeout: handheld scanners on mobile networks vanish without closing their TCP connection,
+  // and their half-open SubmitStream would otherwise hold its reactor and in-flight window.
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Clients may ping this often without sending data (their own keepalive across NAT); more
+  // often is treated as abuse and the connection is closed (GOAWAY too_many_pings).
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // Connections idle (no call) this long are closed; clients reconnect transparently.
+  absl::Duration max_connection_idle = absl::Minutes(30);
+};
+
+// OK when `address` may be served without TLS: a loopback address (127.0.0.0/8, ::1,
+// localhost) or a Unix socket, or any address when `allow_insecure_remote`. Otherwise
+// FailedPrecondition explaining the flag. InvalidArgument when it is not host:port.
+absl::Status CheckListenAddress(absl::string_view address, bool allow_insecure_remote);
+
+class ServerHost {
+ public:
+  // Builds and starts the server. REQUIRES: every service outlives the host.
+  static absl::StatusOr<std::unique_ptr<ServerHost>> Start(
+      const ServerHostOptions& options, const std::vector<grpc::Service*>& services);
+
+  // Shuts down (with no grace) if Shutdown was not called.
+  ~ServerHost();
+  ServerHost(const ServerHost&) = delete;
+  ServerHost& operator=(const ServerHost&) = delete;
+
+  // The port bound (the one chosen when the options asked for 0); 0 for a Unix socket.
+  int port() const { return port_; }
+  // Where clients connect: "127.0.0.1:50051", "[::1]:50051", "unix:/run/herbtrace.sock".
+  const std::string& address() const { return address_; }
+
+  // Stops accepting calls, lets calls in flight finish until `grace` has passed, cancels the
+  // rest, and returns once every call is done. The health service reports NOT_SERVING first.
+  // Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  grpc::Server& server() { return *server_; }
+
+ private:
+  ServerHost(std::unique_ptr<grpc::Server> server, int port, std::string address)
+      : server_(std::move(server)), port_(port), address_(std::move(address)) {}
+
+  std::unique_ptr<grpc::Server> server_;
+  const int port_;
+  const std::string address_;
+  bool shut_down_ = false;
+};
+
+}  // namespace herbtrace::server
+
+#endif  // HERBTRACE_SERVICES_SERVER_SERVER_HOST_H_

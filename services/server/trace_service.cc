@@ -1,0 +1,374 @@
+#include "services/server/trace_service.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "services/server/event_views.h"
+#include "services/server/checkpoints.h"
+#include "services/server/identifiers.h"
+#include "services/server/lineage_walk.h"
+#include "services/server/reactors.h"
+#include "services/server/registry_lookup.h"
+#include "services/server/trace_reads.h"
+
+namespace herbtrace::server {
+namespace {
+
+absl::Status CheckResponseSize(const google::protobuf::Message& response, size_t max,
+                               absl::string_view what, absl::string_view advice) {
+  const size_t size = response.ByteSizeLong();
+  if (size > max) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, " is ", size,
+                                                     " bytes, above the server's maximum of ",
+                                                     max, " for one response", advice));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TooManyEntries(absl::string_view what, size_t count, size_t max) {
+  return absl::ResourceExhaustedError(absl::StrCat(what, " rests on ", count,
+                                                   " log entries, above the server's maximum of ",
+                                                   max, " for one response"));
+}
+
+// Party ids worth listing: a party id has 14 digits (a carrier may be named in free text).
+void AddParty(std::set<std::string>& ids, const std::string& id) {
+  if (CheckPartyId(id, "").ok()) ids.insert(id);
+}
+
+class TraceServiceImpl final : public v1::Trace::CallbackService {
+ public:
+  TraceServiceImpl(LogSource& source, Executor& executor, TraceServiceOptions options)
+      : source_(source), executor_(executor), options_(options) {}
+
+  grpc::ServerUnaryReactor* GetBatch(grpc::CallbackServerContext* context,
+                                     const v1::GetBatchRequest* request,
+                                     v1::BatchState* response) override {
+    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+      auto batch_id = BatchIdFromTraceCode(request->code(), "code");
+      if (!batch_id.ok()) return batch_id.status();
+      auto as_of = source_.Size();
+      if (!as_of.ok()) return as_of.status();
+      auto state = ReadBatch(source_, *batch_id, *as_of);
+      if (!state.ok()) return state.status();
+      *response = *std::move(state);
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* context,
+                                       const v1::GetHistoryRequest* request,
+                                       v1::GetHistoryResponse* response) override {
+    return RunUnary(context, executor_,
+                    [this, request, response] { return History(*request, *response); });
+  }
+
+  grpc::ServerUnaryReactor* GetUpstream(grpc::CallbackServerContext* context,
+                                        const v1::GetUpstreamRequest* request,
+                                        v1::GetUpstreamResponse* response) override {
+    return RunUnary(context, executor_, [this, context, request, response] {
+      return Upstream(*request, *response, [context] { return context->IsCancelled(); });
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetDownstream(grpc::CallbackServerContext* context,
+                                          const v1::GetDownstreamRequest* request,
+                                          v1::GetDownstreamResponse* response) override {
+    return RunUnary(context, executor_, [this, context, request, response] {
+      return Downstream(*request, *response, [context] { return context->IsCancelled(); });
+    });
+  }
+
+ private:
+  absl::Status History(const v1::GetHistoryRequest& request, v1::GetHistoryResponse& response) {
+    auto batch_id = BatchIdFromTraceCode(request.code(), "code");
+    if (!batch_id.ok()) return batch_id.status();
+    auto as_of = source_.Size();
+    if (!as_of.ok()) return as_of.status();
+    auto state = ReadBatch(source_, *batch_id, *as_of);
+    if (!state.ok()) return state.status();
+    auto seqs = source_.view().BatchHistory(*batch_id);
+    if (!seqs.ok()) return seqs.status();
+    const std::string what = absl::StrCat("the history of ", *batch_id);
+    if (seqs->size() > options_.max_entries) {
+      return TooManyEntries(what, seqs->size(), options_.max_entries);
+    }
+    const uint64_t needed = seqs->empty() ? 0 : seqs->back() + 1;
+    auto tree = ResolveProofTree(source_, request.tree_size(), needed, "tree_size");
+    if (!tree.ok()) return tree.status();
+    EventCache events(source_.view());
+    for (uint64_t seq : *seqs) {
+      // Entries past the proof tree cannot be proven in it: a replica whose latest checkpoint
+      // lags, or a caller's older checkpoint. The state's as_of_tree_size tells the caller.
+      if (seq >= tree->size) break;
+      auto logged = events.Get(seq);
+      if (!logged.ok()) return logged.status();
+      v1::HistoryEntry* entry = response.add_entries();
+      if (auto s = FillProvenEntry(source_.view(), **logged, tree->size, entry->mutable_entry());
+          !s.ok()) {
+        return s;
+      }
+    }
+    *response.mutable_state() = *std::move(state);
+    if (tree->checkpoint.has_value()) *response.mutable_checkpoint() = *tree->checkpoint;
+    return CheckResponseSize(response, options_.max_response_bytes, what, "");
+  }
+
+  absl::Status Upstream(const v1::GetUpstreamRequest& request, v1::GetUpstreamResponse& response,
+                        const std::function<bool()>& cancelled) {
+    auto batch_id = BatchIdFromTraceCode(request.code(), "code");
+    if (!batch_id.ok()) return batch_id.status();
+    auto as_of = source_.Size();
+    if (!as_of.ok()) return as_of.status();
+    auto root = ReadBatch(source_, *batch_id, *as_of);
+    if (!root.ok()) return root.status();
+
+    const std::string what = absl::StrCat("upstream of ", *batch_id);
+    WalkLimits limits{options_.max_lineage_lots, options_.max_lineage_links, what};
+    auto walk = WalkLineage(
+        *batch_id, [this](const std::string& id) { return source_.state().Parents(id); }, limits,
+        cancelled);
+    if (!walk.ok()) return walk.status();
+
+    EventCache events(source_.view());
+    auto sender_of = [&events](const std::string& transfer_event_id) -> std::string {
+      auto transfer = events.Find(transfer_event_id);
+      return transfer.ok() ? TransferSender((*transfer)->event) : std::string();
+    };
+    std::set<uint64_t> needed;  // entries behind the lineage, for include_proofs
+    std::set<std::string> party_ids;
+    std::set<std::string> base_ids;
+    std::set<std::string> limits_versions;
+    absl::flat_hash_map<std::string, uint64_t> created_at;  // lot → seq of its creating entry
+    uint64_t reflected = root->as_of_tree_size();
+
+    for (const WalkedLot& lot : walk->lots) {
+      if (cancelled()) return CancelledStatus();
+      absl::StatusOr<v1::BatchState> state =
+          lot.depth == 0 ? *root : ReadBatch(source_, lot.batch_id, *as_of);
+      if (!state.ok()) return state.status();
+      reflected = std::max(reflected, state->as_of_tree_size());
+      AddParty(party_ids, state->holder_party_id());
+      AddParty(party_ids, state->warehouse_party_id());
+      AddParty(party_ids, state->in_transit().from_party_id());
+      AddParty(party_ids, state->in_transit().to_party_id());
+
+      auto seqs = source_.view().BatchHistory(lot.batch_id);
+      if (!seqs.ok()) return seqs.status();
+      if (seqs->empty()) {
+        return absl::DataLossError(absl::StrCat("batch_entries: no entry for ", lot.batch_id));
+      }
+      if (needed.size() + seqs->size() > options_.max_entries) {
+        return TooManyEntries(what, needed.size() + seqs->size(), options_.max_entries);
+      }
+      created_at[lot.batch_id] = seqs->front();
+      for (uint64_t seq : *seqs) {
+        needed.insert(seq);
+        auto logged = events.Get(seq);
+        if (!logged.ok()) return logged.status();
+        AddParty(party_ids, (*logged)->event.party_id());
+        if (auto harvest = HarvestFromEvent(**logged, lot.batch_id); harvest.has_value()) {
+          base_ids.insert(harvest->base_id());
+          *response.add_harvests() = *std::move(harvest);
+        }
+        for (v1::CustodyStep& step : CustodyStepsFromEvent(**logged, lot.batch_id, sender_of)) {
+          AddParty(party_ids, step.from_party_id());
+          AddParty(party_ids, step.to_party_id());
+          *response.add_custody() = std::move(step);
+        }
+      }
+      auto tests = source_.state().Tests(lot.batch_id);
+      if (!tests.ok()) return tests.status();
+      for (v1::JudgedTest& test : *tests) {
+        AddParty(party_ids, test.lab_party_id());
+        if (!test.limits_version().empty()) limits_versions.insert(test.limits_version());
+        needed.insert(test.seq());
+        *response.add_tests() = std::move(test);
+      }
+      *response.add_batches() = *std::move(state);
+    }
+
+    // Upstream links run child → parent; the child's creating entry records the edge.
+    for (const auto& [child, parent] : walk->links) {
+      auto logged = events.Get(created_at[child]);
+      if (!logged.ok()) return logged.status();
+      *response.add_edges() = EdgeFromEvent(**logged, parent, child);
+    }
+
+    std::vector<v1::Party> parties;
+    for (const std::string& id : party_ids) {
+      auto party = source_.state().Party(id);
+      if (absl::IsNotFound(party.status())) continue;
+      if (!party.ok()) return party.status();
+      party->clear_keys();
+      parties.push_back(*std::move(party));
+    }
+    for (const std::string& id : base_ids) {
+      auto base = source_.state().Base(id);
+      if (absl::IsNotFound(base.status())) continue;
+      if (!base.ok()) return base.status();
+      needed.insert(base->registered_seq());
+      needed.insert(base->updated_seq());
+      *response.add_bases() = *std::move(base);
+    }
+
+    if (request.include_proofs()) {
+      if (auto s = AddRegistrationEntries(events, parties, limits_versions, needed); !s.ok()) {
+        return s;
+      }
+      if (needed.size() > options_.max_entries) {
+        return TooManyEntries(what, needed.size(), options_.max_entries);
+      }
+      const uint64_t need_size = needed.empty() ? 0 : *needed.rbegin() + 1;
+      auto tree = ResolveProofTree(source_, request.tree_size(), need_size, "tree_size");
+      if (!tree.ok()) return tree.status();
+      for (uint64_t seq : needed) {
+        // As in History: what the proof tree does not cover is left out, and as_of_tree_size
+        // tells the caller to retry for a later checkpoint.
+        if (seq >= tree->size) break;
+        auto logged = events.Get(seq);
+        if (!logged.ok()) return logged.status();
+        if (auto s = FillProvenEntry(source_.view(), **logged, tree->size, response.add_entries());
+            !s.ok()) {
+          return s;
+        }
+      }
+      if (tree->checkpoint.has_value()) *response.mutable_checkpoint() = *tree->checkpoint;
+    } else if (request.tree_size() == 0) {
+      auto latest = source_.LatestCheckpoint();
+      if (latest.ok()) {
+        auto checkpoint = CosignedCheckpoint(source_, *latest);
+        if (!checkpoint.ok()) return checkpoint.status();
+        *response.mutable_checkpoint() = *std::move(checkpoint);
+      }
+    }
+
+    for (v1::Party& party : parties) *response.add_parties() = std::move(party);
+    response.set_batch_id(*batch_id);
+    response.set_as_of_tree_size(reflected);
+    return CheckResponseSize(response, options_.max_response_bytes, "the upstream response",
+                             request.include_proofs()
+                                 ? "; fetch the entries with Ledger.GetEntries instead"
+                                 : "");
+  }
+
+  // The registrations a verifier needs beside the lineage's own entries: of every party named,
+  // of every key that signed an entry (and its revocation), of the quality-limit versions the
+  // tests were judged by, the herb catalog in force, and the genesis entry the registry starts
+  // from.
+  absl::Status AddRegistrationEntries(EventCache& events, const std::vector<v1::Party>& parties,
+                                      const std::set<std::string>& limits_versions,
+                                      std::set<uint64_t>& needed) {
+    needed.insert(0);
+    for (const v1::Party& party : parties) {
+      needed.insert(party.registered_seq());
+      needed.insert(party.updated_seq());
+    }
+    std::set<std::string> key_ids;
+    for (uint64_t seq : needed) {
+      auto logged = events.Get(seq);
+      if (!logged.ok()) return logged.status();
+      const v1::LedgerEntry& entry = (*logged)->entry;
+      key_ids.insert(entry.has_bundle() ? entry.bundle().key_id() : entry.signed_event().key_id());
+    }
+    for (const std::string& key_id : key_ids) {
+      auto key = source_.state().Key(key_id);
+      if (absl::IsNotFound(key.status())) continue;
+      if (!key.ok()) return key.status();
+      needed.insert(key->registered_seq());
+      if (key->status() == v1::KEY_STATUS_REVOKED) needed.insert(key->revoked_at_seq());
+      auto owner = source_.state().Party(key->party_id());
+      if (owner.ok()) {
+        needed.insert(owner->registered_seq());
+        needed.insert(owner->updated_seq());
+      }
+    }
+    for (const std::string& version : limits_versions) {
+      auto seq = LimitsSeq(source_.db(), version);
+      if (!seq.ok()) return seq.status();
+      if (seq->has_value()) needed.insert(**seq);
+    }
+    auto catalog = CurrentCatalog(source_.db());
+    if (!catalog.ok()) return catalog.status();
+    if (catalog->has_value()) needed.insert((*catalog)->seq);
+    return absl::OkStatus();
+  }
+
+  absl::Status Downstream(const v1::GetDownstreamRequest& request,
+                          v1::GetDownstreamResponse& response,
+                          const std::function<bool()>& cancelled) {
+    auto batch_id = BatchIdFromTraceCode(request.code(), "code");
+    if (!batch_id.ok()) return batch_id.status();
+    auto as_of = source_.Size();
+    if (!as_of.ok()) return as_of.status();
+    auto root = ReadBatch(source_, *batch_id, *as_of);
+    if (!root.ok()) return root.status();
+
+    const std::string what = absl::StrCat("downstream of ", *batch_id);
+    WalkLimits limits{options_.max_lineage_lots, options_.max_lineage_links, what};
+    auto walk = WalkLineage(
+        *batch_id, [this](const std::string& id) { return source_.state().Children(id); },
+        limits, cancelled);
+    if (!walk.ok()) return walk.status();
+
+    uint64_t reflected = root->as_of_tree_size();
+    uint64_t total = 0;
+    std::set<std::string> holders;
+    for (const WalkedLot& lot : walk->lots) {
+      if (cancelled()) return CancelledStatus();
+      absl::StatusOr<v1::BatchState> state =
+          lot.depth == 0 ? *root : ReadBatch(source_, lot.batch_id, *as_of);
+      if (!state.ok()) return state.status();
+      reflected = std::max(reflected, state->as_of_tree_size());
+      total += state->remaining_grams();
+      if (lot.depth > 0 && state->remaining_grams() == 0 && !request.include_empty()) continue;
+      AddParty(holders, state->holder_party_id());
+      v1::DownstreamLot* out = response.add_lots();
+      out->set_depth(lot.depth);
+      *out->mutable_state() = *std::move(state);
+    }
+
+    // Downstream links run parent → child; the child's creating entry records the edge.
+    EventCache events(source_.view());
+    for (const auto& [parent, child] : walk->links) {
+      auto seqs = source_.view().BatchHistory(child);
+      if (!seqs.ok()) return seqs.status();
+      if (seqs->empty()) {
+        return absl::DataLossError(absl::StrCat("batch_entries: no entry for ", child));
+      }
+      auto logged = events.Get(seqs->front());
+      if (!logged.ok()) return logged.status();
+      *response.add_edges() = EdgeFromEvent(**logged, parent, child);
+    }
+    for (const std::string& id : holders) {
+      auto party = source_.state().Party(id);
+      if (absl::IsNotFound(party.status())) continue;
+      if (!party.ok()) return party.status();
+      party->clear_keys();
+      *response.add_parties() = *std::move(party);
+    }
+    response.set_batch_id(*batch_id);
+    response.set_total_remaining_grams(total);
+    response.set_as_of_tree_size(reflected);
+    return CheckResponseSize(response, options_.max_response_bytes, "the downstream response", "");
+  }
+
+  LogSource& source_;
+  Executor& executor_;
+  const TraceServiceOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<v1::Trace::CallbackService> NewTraceService(LogSource& source, Executor& executor,
+                                                            TraceServiceOptions options) {
+  return std::make_unique<TraceServiceImpl>(source, executor, options);
+}
+
+}  // namespace herbtrace::server

@@ -1,0 +1,365 @@
+// The Capture service over a real gRPC channel: Submit, SubmitStream and SubmitBundle against a
+// ledger running the domain rules. Every rejection is checked for its exact status code, the
+// field it names, and that the ledger did not change.
+#include "services/server/capture_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/merkle.h"
+#include "tests/services/domain/domain_harness.h"
+#include "tests/test_util.h"
+
+namespace herbtrace::server {
+namespace {
+
+using ::herbtrace::testing::Actor;
+using ::herbtrace::testing::DomainHarness;
+using ::herbtrace::testing::MakeUscc;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class CaptureServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    op_ = Actor{"13068300000001", h_.operator_key()};
+    CaptureOptions options;
+    options.bootstrap_key_id = op_.key_id();
+    options.max_bundle_events = 16;
+    options.max_stream_in_flight = 8;
+    service_ = NewCaptureService(h_.ledger(), options);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::Capture::NewStub(channel_);
+  }
+
+  void TearDown() override { server_->Shutdown(); }
+
+  v1::Event RegisterPartyEvent(const Actor& registrar, const Actor& party,
+                               v1::PartyRole role) {
+    v1::Event e = h_.NewEvent(registrar);
+    v1::RegisterParty* rp = e.mutable_register_party();
+    rp->set_party_id(party.party_id);
+    rp->set_name("安国市某药材经营部");
+    rp->add_roles(role);
+    rp->set_uscc(MakeUscc("130683", std::stoi(party.party_id.substr(6))));
+    rp->set_region_code(party.party_id.substr(0, 6));
+    *rp->add_initial_keys() = DomainHarness::MakeNewKey(*party.key, party.party_id);
+    return e;
+  }
+
+  v1::SubmitRequest Signed(const v1::Event& event, const Actor& signer) {
+    v1::SubmitRequest request;
+    *request.mutable_signed_event() = h_.Request(event, signer).signed_event;
+    return request;
+  }
+
+  grpc::Status Submit(const v1::SubmitRequest& request, v1::SubmitResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub_->Submit(&context, request, response);
+  }
+
+  void Genesis() {
+    v1::SubmitResponse response;
+    ASSERT_TRUE(Submit(Signed(RegisterPartyEvent(op_, op_, v1::PARTY_ROLE_MARKET_OPERATOR), op_),
+                       &response)
+                    .ok());
+  }
+
+  // The request must fail with `code` naming `field`, and change nothing.
+  void ExpectRejected(const v1::SubmitRequest& request, grpc::StatusCode code,
+                      absl::string_view field) {
+    const uint64_t size = h_.ledger().size();
+    const std::string state = h_.StateFingerprint();
+    v1::SubmitResponse response;
+    grpc::Status status = Submit(request, &response);
+    EXPECT_EQ(status.error_code(), code) << status.error_message();
+    EXPECT_THAT(status.error_message(), StartsWith(absl::StrCat(field, ": ")));
+    EXPECT_FALSE(response.has_receipt());
+    EXPECT_EQ(h_.ledger().size(), size);
+    EXPECT_EQ(h_.StateFingerprint(), state);
+  }
+
+  static Actor NewActor(const std::string& party_id) {
+    return Actor{party_id, ::herbtrace::testing::NewKey()};
+  }
+
+  DomainHarness h_;
+  Actor op_;
+  std::unique_ptr<v1::Capture::CallbackService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Capture::Stub> stub_;
+};
+
+TEST_F(CaptureServiceTest, GenesisAndARegistrationAreAcceptedWithDurableReceipts) {
+  v1::SubmitResponse genesis;
+  grpc::Status status =
+      Submit(Signed(RegisterPartyEvent(op_, op_, v1::PARTY_ROLE_MARKET_OPERATOR), op_), &genesis);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(genesis.receipt().seq(), 0u);
+  v1::SubmitResponse trader;
+  status = Submit(Signed(RegisterPartyEvent(op_, NewActor("13068300000003"),
+                                            v1::PARTY_ROLE_TRADER),
+                         op_),
+                  &trader);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(trader.receipt().seq(), 1u);
+  EXPECT_EQ(h_.ledger().size(), 2u);
+  // The receipt's leaf is the stored entry's leaf.
+  EXPECT_EQ(trader.receipt().leaf_hash(),
+            std::string(crypto::AsBytes(*h_.ledger().view().LeafHash(1))));
+}
+
+TEST_F(CaptureServiceTest, ResubmittingTheSameEventReturnsTheFirstReceipt) {
+  Genesis();
+  const v1::SubmitRequest request =
+      Signed(RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER), op_);
+  v1::SubmitResponse first, again;
+  ASSERT_TRUE(Submit(request, &first).ok());
+  ASSERT_TRUE(Submit(request, &again).ok());
+  EXPECT_EQ(first.receipt().SerializeAsString(), again.receipt().SerializeAsString());
+  EXPECT_EQ(h_.ledger().size(), 2u);
+}
+
+TEST_F(CaptureServiceTest, RejectsAFlippedSignatureBit) {
+  Genesis();
+  v1::SubmitRequest request =
+      Signed(RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER), op_);
+  (*request.mutable_signed_event()->mutable_signature())[5] ^= 0x10;
+  ExpectRejected(request, grpc::StatusCode::UNAUTHENTICATED, "signed_event.signature");
+}
+
+TEST_F(CaptureServiceTest, RejectsAShortOrMissingSignature) {
+  Genesis();
+  v1::SubmitRequest request =
+      Signed(RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER), op_);
+  request.mutable_signed_event()->mutable_signature()->resize(20);
+  ExpectRejected(request, grpc::StatusCode::INVALID_ARGUMENT, "signed_event.signature");
+  request.mutable_signed_event()->clear_signature();
+  ExpectRejected(request, grpc::StatusCode::UNAUTHENTICATED, "signed_event.signature");
+}
+
+TEST_F(CaptureServiceTest, RejectsAPayloadAlteredAfterSigning) {
+  Genesis();
+  v1::SubmitRequest request =
+      Signed(RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER), op_);
+  std::string& payload = *request.mutable_signed_event()->mutable_payload();
+  payload[payload.size() - 3] ^= 0x01;
+  // Still a valid protobuf, no longer what was signed.
+  ExpectRejected(request, grpc::StatusCode::UNAUTHENTICATED, "signed_event.signature");
+}
+
+TEST_F(CaptureServiceTest, RejectsGarbageAndTruncatedPayloads) {
+  Genesis();
+  v1::SubmitRequest request =
+      Signed(RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER), op_);
+  v1::SubmitRequest truncated = request;
+  truncated.mutable_signed_event()->mutable_payload()->resize(request.signed_event().payload().size() / 2);
+  ExpectRejected(truncated, grpc::StatusCode::INVALID_ARGUMENT, "signed_event.payload");
+  v1::SubmitRequest garbage = request;
+  garbage.mutable_signed_event()->set_payload(std::string("\xff\xff\xff\xff garbage", 12));
+  ExpectRejected(garbage, grpc::StatusCode::INVALID_ARGUMENT, "signed_event.payload");
+  v1::SubmitRequest empty = request;
+  empty.mutable_signed_event()->clear_payload();
+  ExpectRejected(empty, grpc::StatusCode::INVALID_ARGUMENT, "signed_event.payload");
+}
+
+TEST_F(CaptureServiceTest, RejectsAnUnknownKey) {
+  Genesis();
+  const Actor stranger = NewActor("13068300000001");  // claims the operator's party id
+  ExpectRejected(
+      Signed(RegisterPartyEvent(stranger, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER),
+             stranger),
+      grpc::StatusCode::UNAUTHENTICATED, "signed_event.key_id");
+}
+
+TEST_F(CaptureServiceTest, RejectsASelfSignedRegistrationThatIsNotTheBootstrapKey) {
+  const Actor impostor = NewActor("13068300000001");
+  ExpectRejected(Signed(RegisterPartyEvent(impostor, impostor, v1::PARTY_ROLE_MARKET_OPERATOR),
+                        impostor),
+                 grpc::StatusCode::UNAUTHENTICATED, "signed_event.key_id");
+}
+
+TEST_F(CaptureServiceTest, PassesDomainRejectionsThroughWithTheirField) {
+  Genesis();
+  v1::Event event = RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER);
+  event.set_log_origin("elsewhere.example/log");
+  ExpectRejected(Signed(event, op_), grpc::StatusCode::INVALID_ARGUMENT, "log_origin");
+  v1::Event future = RegisterPartyEvent(op_, NewActor("13068300000004"), v1::PARTY_ROLE_TRADER);
+  future.mutable_occurred_at()->set_seconds(future.occurred_at().seconds() + 10 * 365 * 86400);
+  ExpectRejected(Signed(future, op_), grpc::StatusCode::INVALID_ARGUMENT, "occurred_at");
+}
+
+TEST_F(CaptureServiceTest, StreamAnswersEveryEventInOrderAndKeepsGoingAfterARejection) {
+  Genesis();
+  grpc::ClientContext context;
+  auto stream = stub_->SubmitStream(&context);
+  constexpr int kEvents = 40;  // more than max_stream_in_flight, so back-pressure engages
+  std::vector<bool> bad(kEvents, false);
+  for (int i = 0; i < kEvents; ++i) {
+    v1::SubmitRequest request = Signed(
+        RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", 10000000 + i)),
+                           v1::PARTY_ROLE_TRADER),
+        op_);
+    if (i % 7 == 3) {
+      (*request.mutable_signed_event()->mutable_signature())[0] ^= 0x01;
+      bad[i] = true;
+    }
+    ASSERT_TRUE(stream->Write(request));
+  }
+  stream->WritesDone();
+  v1::SubmitResponse response;
+  int index = 0;
+  uint64_t last_seq = 0;
+  while (stream->Read(&response)) {
+    ASSERT_EQ(response.index(), static_cast<uint64_t>(index));
+    if (bad[index]) {
+      EXPECT_TRUE(response.has_error());
+      EXPECT_EQ(response.error().code(), grpc::StatusCode::UNAUTHENTICATED);
+      EXPECT_EQ(response.error().field(), "signed_event.signature");
+    } else {
+      ASSERT_TRUE(response.has_receipt()) << response.error().message();
+      EXPECT_GT(response.receipt().seq(), last_seq);
+      last_seq = response.receipt().seq();
+    }
+    ++index;
+  }
+  EXPECT_EQ(index, kEvents);
+  EXPECT_TRUE(stream->Finish().ok());
+  int good = 0;
+  for (bool b : bad) good += b ? 0 : 1;
+  EXPECT_EQ(h_.ledger().size(), 1u + good);
+}
+
+class CaptureBundleTest : public CaptureServiceTest {
+ protected:
+  v1::SubmitBundleRequest Bundle(const std::vector<v1::Event>& events, const Actor& signer) {
+    v1::SubmitBundleRequest request;
+    std::vector<crypto::Digest> leaves;
+    for (const v1::Event& e : events) {
+      const std::string payload = e.SerializeAsString();
+      request.add_events()->set_payload(payload);
+      leaves.push_back(crypto::HashLeaf(h_.ledger().hasher(), payload));
+    }
+    const crypto::Digest root = crypto::RootFromLeafHashes(h_.ledger().hasher(), leaves);
+    const std::string message =
+        absl::StrCat("herbtrace bundle v1\n", ::herbtrace::testing::kTestOrigin, "\n",
+                     events.size(), "\n", absl::Base64Escape(crypto::AsBytes(root)), "\n");
+    request.set_key_id(signer.key_id());
+    request.set_algorithm(v1::SIGNATURE_ALGORITHM_ED25519);
+    request.set_root_signature(*signer.key->Sign(message));
+    return request;
+  }
+
+  grpc::Status SubmitBundle(const v1::SubmitBundleRequest& request,
+                            v1::SubmitBundleResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub_->SubmitBundle(&context, request, response);
+  }
+};
+
+TEST_F(CaptureBundleTest, OneSignatureCoversTheQueueAndEachEntryStaysProvablySigned) {
+  Genesis();
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 5; ++i) {
+    events.push_back(RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", 20000000 + i)),
+                                        v1::PARTY_ROLE_TRADER));
+  }
+  v1::SubmitBundleResponse response;
+  grpc::Status status = SubmitBundle(Bundle(events, op_), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 5);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(response.results(i).has_receipt()) << response.results(i).error().message();
+    const uint64_t seq = response.results(i).receipt().seq();
+    v1::LedgerEntry entry;
+    ASSERT_TRUE(entry.ParseFromString(*h_.ledger().view().EntryBytes(seq)));
+    EXPECT_TRUE(entry.signed_event().signature().empty());
+    ASSERT_TRUE(entry.has_bundle());
+    EXPECT_EQ(entry.bundle().index(), static_cast<uint64_t>(i));
+    EXPECT_EQ(entry.bundle().bundle_root(), response.bundle_root());
+    // The entry alone proves the event was in the signed bundle.
+    std::vector<crypto::Digest> proof;
+    for (const std::string& h : entry.bundle().proof()) proof.push_back(*crypto::DigestFromBytes(h, "proof"));
+    EXPECT_TRUE(crypto::VerifyInclusion(
+                    h_.ledger().hasher(), entry.bundle().index(), entry.bundle().size(),
+                    crypto::HashLeaf(h_.ledger().hasher(), entry.signed_event().payload()), proof,
+                    *crypto::DigestFromBytes(entry.bundle().bundle_root(), "root"))
+                    .ok());
+  }
+  EXPECT_EQ(h_.ledger().size(), 6u);
+}
+
+TEST_F(CaptureBundleTest, ABadRootSignatureRejectsTheWholeBundle) {
+  Genesis();
+  std::vector<v1::Event> events = {
+      RegisterPartyEvent(op_, NewActor("13068330000001"), v1::PARTY_ROLE_TRADER),
+      RegisterPartyEvent(op_, NewActor("13068330000002"), v1::PARTY_ROLE_TRADER)};
+  v1::SubmitBundleRequest request = Bundle(events, op_);
+  // Swap an event for another one after signing.
+  request.mutable_events(1)->set_payload(
+      RegisterPartyEvent(op_, NewActor("13068330000003"), v1::PARTY_ROLE_TRADER).SerializeAsString());
+  const std::string state = h_.StateFingerprint();
+  v1::SubmitBundleResponse response;
+  grpc::Status status = SubmitBundle(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), StartsWith("root_signature: "));
+  EXPECT_EQ(h_.ledger().size(), 1u);
+  EXPECT_EQ(h_.StateFingerprint(), state);
+}
+
+TEST_F(CaptureBundleTest, AnOversizedBundleIsResourceExhausted) {
+  Genesis();
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 17; ++i) {
+    events.push_back(RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", 40000000 + i)),
+                                        v1::PARTY_ROLE_TRADER));
+  }
+  v1::SubmitBundleResponse response;
+  grpc::Status status = SubmitBundle(Bundle(events, op_), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("events: 17 events"));
+  EXPECT_EQ(h_.ledger().size(), 1u);
+}
+
+TEST_F(CaptureBundleTest, AnUndecodableEventFailsAloneAndTheRestAreAppended) {
+  Genesis();
+  std::vector<v1::Event> events = {
+      RegisterPartyEvent(op_, NewActor("13068350000001"), v1::PARTY_ROLE_TRADER),
+      RegisterPartyEvent(op_, NewActor("13068350000002"), v1::PARTY_ROLE_TRADER)};
+  v1::SubmitBundleRequest request = Bundle(events, op_);
+  // Re-sign over a queue whose second payload is garbage: the signature is valid, the event not.
+  std::vector<v1::Event> dummy;
+  request.mutable_events(1)->set_payload("\xff\xff not an event");
+  std::vector<crypto::Digest> leaves = {
+      crypto::HashLeaf(h_.ledger().hasher(), request.events(0).payload()),
+      crypto::HashLeaf(h_.ledger().hasher(), request.events(1).payload())};
+  const crypto::Digest root = crypto::RootFromLeafHashes(h_.ledger().hasher(), leaves);
+  request.set_root_signature(*op_.key->Sign(
+      absl::StrCat("herbtrace bundle v1\n", ::herbtrace::testing::kTestOrigin, "\n2\n",
+                   absl::Base64Escape(crypto::AsBytes(root)), "\n")));
+  v1::SubmitBundleResponse response;
+  ASSERT_TRUE(SubmitBundle(request, &response).ok());
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_TRUE(response.results(0).has_receipt());
+  EXPECT_EQ(response.results(1).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(response.results(1).error().field(), "signed_event.payload");
+  EXPECT_EQ(h_.ledger().size(), 2u);
+}
+
+}  // namespace
+}  // namespace herbtrace::server
