@@ -275,22 +275,49 @@ absl::StatusOr<v1::Receipt> Ledger::Append(AppendRequest request) {
 void Ledger::RunSequencer() {
   for (;;) {
     std::vector<Pending> group;
+    bool sign_idle_checkpoint = false;
     {
       absl::MutexLock lock(&queue_mu_);
-      queue_mu_.Await(absl::Condition(
-          +[](Ledger* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->queue_mu_) {
-            return !self->queue_.empty() || self->stopping_;
-          },
-          this));
-      if (queue_.empty()) return;  // stopping, and everything queued has been committed
-      const size_t n = std::min(queue_.size(), options_.max_group_size);
-      group.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      auto ready = [](Ledger* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->queue_mu_) {
+        return !self->queue_.empty() || self->stopping_;
+      };
+      if (unsigned_appends_) {
+        // Entries are durable but not yet under a signed checkpoint: sign one once the log has
+        // been idle for the checkpoint interval, so readers and verifiers never wait on the
+        // next append for a checkpoint covering what is already there.
+        const absl::Duration wait = std::max(
+            absl::ZeroDuration(),
+            options_.checkpoint_interval - (options_.clock->Now() - last_checkpoint_at_));
+        if (!queue_mu_.AwaitWithTimeout(absl::Condition(+ready, this), wait)) {
+          sign_idle_checkpoint = true;
+        }
+      } else {
+        queue_mu_.Await(absl::Condition(+ready, this));
+      }
+      if (!sign_idle_checkpoint) {
+        if (queue_.empty()) return;  // stopping, and everything queued has been committed
+        const size_t n = std::min(queue_.size(), options_.max_group_size);
+        group.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
     }
+    if (sign_idle_checkpoint) {
+      SignCheckpointNow(/*sync=*/true);
+      continue;
+    }
     CommitGroup(std::move(group));
+  }
+}
+
+void Ledger::SignCheckpointNow(bool sync) {
+  last_checkpoint_at_ = options_.clock->Now();
+  unsigned_appends_ = false;
+  if (auto note = SignAndStoreCheckpoint(tree_.size(), tree_.Root(), sync); !note.ok()) {
+    std::fprintf(stderr, "herbtrace ledger: checkpoint not stored: %s\n",
+                 std::string(note.status().message()).c_str());
   }
 }
 
@@ -372,16 +399,12 @@ void Ledger::CommitGroup(std::vector<Pending> pending) {
   }
   for (size_t i = 0; i < pending.size(); ++i) pending[i].done(std::move(group.staged[i].result));
 
-  const absl::Time now = options_.clock->Now();
-  if (tree_.size() > tree_before.size() &&
-      now - last_checkpoint_at_ >= options_.checkpoint_interval) {
-    last_checkpoint_at_ = now;
-    // Not synced: it rides on the next group's WAL sync; losing it to a crash only means the
-    // previous checkpoint is the one verified on open.
-    if (auto note = SignAndStoreCheckpoint(tree_.size(), tree_.Root(), /*sync=*/false);
-        !note.ok()) {
-      std::fprintf(stderr, "herbtrace ledger: checkpoint not stored: %s\n",
-                   std::string(note.status().message()).c_str());
+  if (tree_.size() > tree_before.size()) {
+    unsigned_appends_ = true;
+    if (options_.clock->Now() - last_checkpoint_at_ >= options_.checkpoint_interval) {
+      // Not synced: it rides on the next group's WAL sync; losing it to a crash only means the
+      // previous checkpoint is the one verified on open.
+      SignCheckpointNow(/*sync=*/false);
     }
   }
 }

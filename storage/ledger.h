@@ -141,6 +141,8 @@ class Ledger {
   absl::Status VerifyTail(uint64_t from, uint64_t size);
   static absl::Status TreeError(const absl::Status& status);
   void RunSequencer();
+  // Signs and stores a checkpoint of tree_ (sequencer thread only).
+  void SignCheckpointNow(bool sync);
   void CommitGroup(std::vector<Pending> pending);
   // True when the append is a retry of an event id already in the log or in this group; its
   // result is then set.
@@ -165,6 +167,8 @@ class Ledger {
   // Owned by the sequencer thread once it runs.
   crypto::CompactRange tree_;
   absl::Time last_checkpoint_at_ = absl::InfinitePast();
+  // Appends committed since the last checkpoint the sequencer signed.
+  bool unsigned_appends_ = false;
 
   mutable absl::Mutex queue_mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);

@@ -123,7 +123,11 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
                                           const v1::GetCheckpointRequest* /*request*/,
                                           v1::Checkpoint* response) override {
     return RunUnary(context, executor_, [this, response]() -> absl::Status {
-      auto latest = source_.LatestCheckpoint();
+      // The writer signs one covering everything durable now if the stored one lags; a reader
+      // serves the newest it has caught up with.
+      auto size = source_.Size();
+      if (!size.ok()) return size.status();
+      auto latest = source_.CheckpointCovering(*size);
       if (!latest.ok()) return latest.status();
       auto checkpoint = CosignedCheckpoint(source_, *latest);
       if (!checkpoint.ok()) return checkpoint.status();
