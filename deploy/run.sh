@@ -1,37 +1,54 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs HerbTrace on this machine with its data in ./var.
+# Installs what is missing, builds, and runs the HerbTrace platform on this machine: every
+# service in one herbtrace-server process on an embedded RocksDB, data in ./var.
 #
-# Today the platform is the ledger: this creates a log (once), has a grower and a trader sign a
-# huangqi (黄芪) chain, appends it with the signatures checked, prints the signed checkpoint,
-# proves one entry's inclusion and checks the proof locally, and audits the whole ledger.
-# Rerunning is safe: the same events are idempotent and come back with their first receipts.
+# On the first run it also loads the demo chain (deploy/demo.sh): a huangqi (黄芪) harvest from
+# a registered base, drying, warehouse storage, a market trade, a split into three lots sold to
+# two decoction-piece makers, a failed sulfur-dioxide test, the regulator's recall and the
+# holders' acknowledgements, and prints the trace and the recall scope.
+# The server keeps running in the foreground; Ctrl-C stops it. Rerunning keeps the data.
+#
+# env: HERBTRACE_LISTEN (default 127.0.0.1:50051), HERBTRACE_VAR (default ./var),
+#      HERBTRACE_NO_DEMO=1 to skip the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
 bash deploy/build.sh
-tool=${HERBTRACE_BUILD_DIR:-build}/services/tools/herbtrace-ledger
+build=${HERBTRACE_BUILD_DIR:-build}
+server_bin=$build/services/server/herbtrace-server
+herbctl=$build/services/cli/herbctl
 var=${HERBTRACE_VAR:-var}
+listen=${HERBTRACE_LISTEN:-127.0.0.1:50051}
 mkdir -p "$var/keys"
 
-if [ ! -f "$var/ledger/log-key.pem" ]; then
-  "$tool" init --dir "$var/ledger" --origin anguo.herbtrace.example/log
+# The market operator's key is the one key that may start the registry (the genesis event).
+[ -f "$var/keys/operator.pem" ] || "$herbctl" keygen --key "$var/keys/operator.pem" >/dev/null
+
+log="$var/server.log"
+"$server_bin" --data_dir "$var/server" --listen "$listen" \
+  --bootstrap_key "$var/keys/operator.pem.pub" >"$log" 2>&1 &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' INT TERM EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$log" && break
+  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+cat "$log"
+log_key=$(awk '$1 == "log" && $2 == "key" {print $3}' "$log")
+address=$(awk '/listening on/ {print $NF; exit}' "$log")
+
+if [ -z "${HERBTRACE_NO_DEMO:-}" ] && [ ! -f "$var/demo-loaded" ]; then
+  HERBCTL="$herbctl" bash deploy/demo.sh "$address" "$var/keys" "$log_key"
+  touch "$var/demo-loaded"
 fi
-for party in grower trader; do
-  [ -f "$var/keys/$party.pem" ] || "$tool" keygen --key "$var/keys/$party.pem"
-  "$tool" sign --key "$var/keys/$party.pem" --in "deploy/samples/$party-huangqi.events.txtpb" \
-    --out "$var/$party.events.bin"
-done
-echo
-echo "== append (signatures checked against the grower's and the trader's public keys)"
-for party in grower trader; do
-  "$tool" append --dir "$var/ledger" --in "$var/$party.events.bin" \
-    --trust "$var/keys/grower.pem.pub,$var/keys/trader.pem.pub"
-done
-echo
-echo "== prove the split of the dried huangqi lot (entry 3) against the signed checkpoint"
-"$tool" prove --dir "$var/ledger" --seq 3
-echo
-echo "== audit"
-"$tool" audit --dir "$var/ledger"
-echo
-echo "Ledger in $var/ledger. Try: $tool entry --dir $var/ledger --seq 0"
+
+cat <<INFO
+
+HerbTrace is running on $address (data in $var, log in $log).
+  $herbctl --server=$address checkpoint --log_key $log_key
+  $herbctl --server=$address recall list
+  $herbctl --server=$address verify <trace code> --log_key $log_key
+Keys of the demo parties are in $var/keys. Ctrl-C stops the server.
+INFO
+wait $server

@@ -1,0 +1,213 @@
+// End to end with the real binaries: herbtrace-server and herbctl run the whole demo chain
+// (deploy/demo.sh), `herbctl verify` checks a lot's provenance locally, and one altered byte on
+// disk is then named by the audit and by verify. And the split deployment: a writer and two
+// readers, each reader serving a batch written through the writer a moment before.
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "storage/key_codec.h"
+#include "storage/ledger_db.h"
+#include "tests/process_util.h"
+#include "tests/test_util.h"
+
+namespace herbtrace {
+namespace {
+
+using ::herbtrace::testing::ChildProcess;
+using ::herbtrace::testing::CommandResult;
+using ::herbtrace::testing::IsOk;
+using ::herbtrace::testing::RunCommand;
+using ::herbtrace::testing::TempDir;
+using ::testing::HasSubstr;
+
+// "  log key    <key>" from the server's start-up lines.
+std::string LogKey(const std::string& output) {
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (absl::ConsumePrefix(&line, "log key")) return std::string(absl::StripAsciiWhitespace(line));
+  }
+  return "";
+}
+
+std::string ReadPort(const std::filesystem::path& port_file) {
+  std::ifstream in(port_file);
+  std::string port;
+  in >> port;
+  return port;
+}
+
+class Server {
+ public:
+  Server(const std::filesystem::path& dir, const std::string& name,
+         std::vector<std::string> args)
+      : port_file_(dir / (name + ".port")) {
+    args.push_back("--listen=127.0.0.1:0");
+    args.push_back(absl::StrCat("--port_file=", port_file_.string()));
+    args.push_back("--shutdown_grace=2s");
+    process_ = std::make_unique<ChildProcess>(HERBTRACE_SERVER, args, dir / (name + ".log"));
+  }
+  bool Ready() {
+    return process_->WaitForOutput("listening on", absl::Seconds(30)) &&
+           !ReadPort(port_file_).empty();
+  }
+  std::string Address() const { return absl::StrCat("127.0.0.1:", ReadPort(port_file_)); }
+  std::string Output() const { return process_->Output(); }
+  void Stop() { process_->Stop(SIGTERM, absl::Seconds(15)); }
+
+ private:
+  std::filesystem::path port_file_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+std::string Herbctl(const std::string& address) {
+  return absl::StrCat(HERBCTL, " --server=", address, " ");
+}
+
+TEST(PlatformTest, DemoChainVerifiesAndOneAlteredEntryOnDiskIsNamed) {
+  TempDir dir;
+  const std::filesystem::path keys = dir.path() / "keys";
+  std::filesystem::create_directories(keys);
+  ASSERT_EQ(RunCommand(absl::StrCat(HERBCTL, " keygen --key ", (keys / "operator.pem").string()))
+                .exit_code,
+            0);
+  const std::string data = (dir.path() / "data").string();
+  const std::vector<std::string> args = {
+      absl::StrCat("--data_dir=", data),
+      absl::StrCat("--bootstrap_key=", (keys / "operator.pem.pub").string())};
+  std::string log_key, lot;
+  {
+    Server server(dir.path(), "server", args);
+    ASSERT_TRUE(server.Ready()) << server.Output();
+    log_key = LogKey(server.Output());
+    ASSERT_FALSE(log_key.empty()) << server.Output();
+    CommandResult demo = RunCommand(absl::StrCat("HERBCTL=", HERBCTL, " bash ",
+                                                 HERBTRACE_SOURCE_DIR, "/deploy/demo.sh ",
+                                                 server.Address(), " ", keys.string(), " ",
+                                                 log_key));
+    ASSERT_EQ(demo.exit_code, 0) << demo.output;
+    EXPECT_THAT(demo.output, HasSubstr("黄芪 Huangqi"));
+    EXPECT_THAT(demo.output, HasSubstr("status        closed"));      // every holder acked
+    EXPECT_THAT(demo.output, HasSubstr("acknowledged  310 kg of 310 kg"));
+    EXPECT_THAT(demo.output, HasSubstr("verified: "));
+    // "demo loaded: harvest H, dried D, lots A B C, recall R"
+    const size_t at = demo.output.find(", lots ");
+    ASSERT_NE(at, std::string::npos);
+    lot = demo.output.substr(at + 7, 25);
+
+    CommandResult verify =
+        RunCommand(absl::StrCat(Herbctl(server.Address()), "verify ", lot, " --log_key ", log_key));
+    ASSERT_EQ(verify.exit_code, 0) << verify.output;
+    EXPECT_THAT(verify.output, HasSubstr("lineage      3 batches back to 1 harvest(s)"));
+    server.Stop();
+  }
+
+  // Alter one byte of the drying entry (seq 12), which lies under the signed checkpoint.
+  {
+    auto db = storage::LedgerDb::Open(data + "/db", storage::LedgerDb::Options());
+    ASSERT_THAT(db, IsOk());
+    std::string bytes = **(*db)->Get(storage::Cf::kEntries, storage::BigEndian64(12));
+    bytes[bytes.size() / 2] ^= 0x02;
+    ASSERT_TRUE((*db)->db().Put(rocksdb::WriteOptions(), (*db)->cf(storage::Cf::kEntries),
+                                storage::BigEndian64(12), bytes).ok());
+  }
+  CommandResult audit = RunCommand(absl::StrCat(HERBTRACE_LEDGER_TOOL, " audit --dir ", data));
+  EXPECT_EQ(audit.exit_code, 1) << audit.output;
+  EXPECT_THAT(audit.output, HasSubstr("AUDIT FAILED at entry 12"));
+
+  Server server(dir.path(), "restarted", args);
+  ASSERT_TRUE(server.Ready()) << server.Output();
+  CommandResult verify =
+      RunCommand(absl::StrCat(Herbctl(server.Address()), "verify ", lot, " --log_key ", log_key));
+  EXPECT_EQ(verify.exit_code, 1) << verify.output;
+  EXPECT_THAT(verify.output, HasSubstr("seq 12"));
+  server.Stop();
+}
+
+TEST(PlatformTest, SplitDeploymentReadersServeABatchWrittenAMomentBefore) {
+  TempDir dir;
+  const std::filesystem::path keys = dir.path() / "keys";
+  std::filesystem::create_directories(keys);
+  for (const char* who : {"operator", "regulator", "grower"}) {
+    ASSERT_EQ(RunCommand(absl::StrCat(HERBCTL, " keygen --key ", (keys / who).string(), ".pem"))
+                  .exit_code,
+              0);
+  }
+  const std::string writer_data = (dir.path() / "writer").string();
+  Server writer(dir.path(), "writer",
+                {"--mode=writer", absl::StrCat("--data_dir=", writer_data),
+                 absl::StrCat("--bootstrap_key=", (keys / "operator.pem.pub").string())});
+  ASSERT_TRUE(writer.Ready()) << writer.Output();
+  Server reader1(dir.path(), "reader1",
+                 {"--mode=reader", absl::StrCat("--primary_dir=", writer_data),
+                  absl::StrCat("--data_dir=", (dir.path() / "reader1").string())});
+  Server reader2(dir.path(), "reader2",
+                 {"--mode=reader", absl::StrCat("--primary_dir=", writer_data),
+                  absl::StrCat("--data_dir=", (dir.path() / "reader2").string())});
+  ASSERT_TRUE(reader1.Ready()) << reader1.Output();
+  ASSERT_TRUE(reader2.Ready()) << reader2.Output();
+
+  const std::string w = Herbctl(writer.Address());
+  auto as = [&](const char* who, const char* party) {
+    return absl::StrCat(w, "--key ", (keys / who).string(), ".pem --party ", party, " ");
+  };
+  for (const std::string& command : {
+           absl::StrCat(as("operator", "13068300000001"),
+                        "register party --party_id 13068300000001 --name 安国数字中药都市场管理有限公司"
+                        " --roles market_operator --uscc 91130683MA00000026 --new_key ",
+                        (keys / "operator.pem").string()),
+           absl::StrCat(as("operator", "13068300000001"),
+                        "register party --party_id 13068300000002 --name 安国市市场监督管理局"
+                        " --roles regulator --uscc 11130683MA0000003H --new_key ",
+                        (keys / "regulator.pem").string()),
+           absl::StrCat(as("regulator", "13068300000002"),
+                        "register party --party_id 13068300000003 --name 安国市祁州黄芪种植专业合作社"
+                        " --roles grower --uscc 91130683MA0000004C --new_key ",
+                        (keys / "grower.pem").string()),
+           absl::StrCat(as("operator", "13068300000001"), "catalog load ", HERBTRACE_SOURCE_DIR,
+                        "/catalog/herbs.csv"),
+           absl::StrCat(as("grower", "13068300000003"),
+                        "register base --base_id 0001 --name 东区基地 --latlon 38.4185,115.3234"
+                        " --area_mu 120 --herbs HUANGQI")}) {
+    CommandResult r = RunCommand(command);
+    ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+  }
+  CommandResult harvest = RunCommand(absl::StrCat(
+      as("grower", "13068300000003"),
+      "harvest --batch '#1' --base 130683000000030001 --herb HUANGQI --grams 800kg"));
+  ASSERT_EQ(harvest.exit_code, 0) << harvest.output;
+  const size_t at = harvest.output.find("new batch");
+  ASSERT_NE(at, std::string::npos) << harvest.output;
+  const std::string batch =
+      std::string(absl::StripAsciiWhitespace(harvest.output.substr(at + 9, 30))).substr(0, 25);
+
+  // Each reader follows the writer (it catches up every 100 ms): within moments both serve the
+  // batch, with its grower, herb and grams.
+  for (Server* reader : {&reader1, &reader2}) {
+    CommandResult served;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      served = RunCommand(absl::StrCat(Herbctl(reader->Address()), "trace down ", batch));
+      if (served.exit_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(served.exit_code, 0) << served.output << reader->Output();
+    EXPECT_THAT(served.output, HasSubstr(batch));
+    EXPECT_THAT(served.output, HasSubstr("黄芪 Huangqi"));
+    EXPECT_THAT(served.output, HasSubstr("800 kg"));
+  }
+  // The writer does not serve Trace: the split is real.
+  EXPECT_NE(RunCommand(absl::StrCat(w, "batch ", batch)).exit_code, 0);
+  reader1.Stop();
+  reader2.Stop();
+  writer.Stop();
+}
+
+}  // namespace
+}  // namespace herbtrace
