@@ -33,6 +33,18 @@ absl::Status LineError(int line, absl::string_view field, absl::string_view what
       absl::StrCat("checkpoint: line ", line, " (", field, "): ", what));
 }
 
+// Key material of a cosignature/v1 vkey: type 0x04 ‖ the Ed25519 public key.
+std::string CosignatureKeyMaterial(const PublicKey& key) {
+  return absl::StrCat(absl::string_view("\x04", 1), key.raw());
+}
+
+// cosignature/v1 signs with Ed25519 only; `who` starts the message.
+absl::Status CheckCosignatureAlgorithm(SignatureAlgorithm algorithm, absl::string_view who) {
+  if (algorithm == SignatureAlgorithm::kEd25519) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      who, ": cosignature/v1 needs an ed25519 key, got ", SignatureAlgorithmName(algorithm)));
+}
+
 std::string BigEndian64(uint64_t v) {
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
@@ -207,28 +219,21 @@ std::string CosignatureV1Message(const Checkpoint& checkpoint, uint64_t timestam
 absl::StatusOr<std::unique_ptr<Cosigner>> Cosigner::Create(absl::string_view name,
                                                             std::unique_ptr<PrivateKey> key) {
   if (key == nullptr) return absl::InvalidArgumentError("cosigner: key is null");
-  if (key->algorithm() != SignatureAlgorithm::kEd25519) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cosigner: cosignature/v1 needs an ed25519 key, got ",
-                     SignatureAlgorithmName(key->algorithm())));
-  }
-  if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
-  NoteVerifierKey vkey{std::string(name), 0,
-                       absl::StrCat(absl::string_view("\x04", 1), key->public_key().raw())};
-  auto hash = NoteKeyHash(vkey.name, vkey.key_material);
-  if (!hash.ok()) return hash.status();
-  vkey.key_hash = *hash;
-  return std::unique_ptr<Cosigner>(
-      new Cosigner(vkey.name, vkey.key_hash, FormatNoteVerifierKey(vkey), std::move(key)));
+  if (auto s = CheckCosignatureAlgorithm(key->algorithm(), "cosigner"); !s.ok()) return s;
+  auto vkey = MakeNoteVerifierKey(name, CosignatureKeyMaterial(key->public_key()));
+  if (!vkey.ok()) return vkey.status();
+  std::string verifier_key = FormatNoteVerifierKey(*vkey);
+  return std::unique_ptr<Cosigner>(new Cosigner(std::move(vkey->name), vkey->key_hash,
+                                                std::move(verifier_key), std::move(key)));
 }
 
 absl::StatusOr<NoteSignature> Cosigner::Cosign(const Checkpoint& checkpoint,
                                                uint64_t timestamp) const {
   if (absl::Status s = ValidateCheckpoint(checkpoint); !s.ok()) return s;
   if (absl::Status s = CheckCosignatureTimestamp(timestamp); !s.ok()) return s;
-  auto signature = key_->Sign(CosignatureV1Message(checkpoint, timestamp));
+  auto signature = key().Sign(CosignatureV1Message(checkpoint, timestamp));
   if (!signature.ok()) return signature.status();
-  return NoteSignature{name_, key_hash_, absl::StrCat(BigEndian64(timestamp), *signature)};
+  return NoteSignature{name(), key_hash(), absl::StrCat(BigEndian64(timestamp), *signature)};
 }
 
 absl::StatusOr<std::unique_ptr<CosignatureVerifier>> CosignatureVerifier::Create(
@@ -250,19 +255,14 @@ absl::StatusOr<std::unique_ptr<CosignatureVerifier>> CosignatureVerifier::Create
 absl::StatusOr<std::unique_ptr<CosignatureVerifier>> CosignatureVerifier::Create(
     absl::string_view name, std::unique_ptr<PublicKey> key) {
   if (key == nullptr) return absl::InvalidArgumentError("cosignature verifier: key is null");
-  if (key->algorithm() != SignatureAlgorithm::kEd25519) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cosignature verifier: cosignature/v1 needs an ed25519 key, got ",
-                     SignatureAlgorithmName(key->algorithm())));
+  if (auto s = CheckCosignatureAlgorithm(key->algorithm(), "cosignature verifier"); !s.ok()) {
+    return s;
   }
-  if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
-  NoteVerifierKey vkey{std::string(name), 0,
-                       absl::StrCat(absl::string_view("\x04", 1), key->raw())};
-  auto hash = NoteKeyHash(vkey.name, vkey.key_material);
-  if (!hash.ok()) return hash.status();
-  vkey.key_hash = *hash;
+  auto vkey = MakeNoteVerifierKey(name, CosignatureKeyMaterial(*key));
+  if (!vkey.ok()) return vkey.status();
+  std::string verifier_key = FormatNoteVerifierKey(*vkey);
   return std::unique_ptr<CosignatureVerifier>(new CosignatureVerifier(
-      vkey.name, vkey.key_hash, FormatNoteVerifierKey(vkey), std::move(key)));
+      std::move(vkey->name), vkey->key_hash, std::move(verifier_key), std::move(key)));
 }
 
 absl::StatusOr<uint64_t> CosignatureVerifier::Verify(const Checkpoint& checkpoint,
@@ -270,7 +270,7 @@ absl::StatusOr<uint64_t> CosignatureVerifier::Verify(const Checkpoint& checkpoin
   if (!Matches(signature)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cosignature: line by ", signature.name, " (key hash ", Hex8(signature.key_hash),
-        ") is not for witness ", name_, " (key hash ", Hex8(key_hash_), ")"));
+        ") is not for witness ", name(), " (key hash ", Hex8(key_hash()), ")"));
   }
   if (signature.signature.size() != kTimestampSize + kEd25519SignatureSize) {
     return absl::InvalidArgumentError(
@@ -281,11 +281,11 @@ absl::StatusOr<uint64_t> CosignatureVerifier::Verify(const Checkpoint& checkpoin
   const uint64_t timestamp = ReadBigEndian64(signature.signature);
   if (absl::Status s = CheckCosignatureTimestamp(timestamp); !s.ok()) return s;
   if (absl::Status s = ValidateCheckpoint(checkpoint); !s.ok()) return s;
-  absl::Status s = key_->Verify(CosignatureV1Message(checkpoint, timestamp),
+  absl::Status s = key().Verify(CosignatureV1Message(checkpoint, timestamp),
                                 absl::string_view(signature.signature).substr(kTimestampSize));
   if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("cosignature: by ", name_, " (key hash ",
-                                               Hex8(key_hash_), ") of ", checkpoint.origin,
+    return absl::Status(s.code(), absl::StrCat("cosignature: by ", name(), " (key hash ",
+                                               Hex8(key_hash()), ") of ", checkpoint.origin,
                                                " at size ", checkpoint.size, ": ", s.message()));
   }
   return timestamp;
@@ -298,8 +298,8 @@ absl::StatusOr<uint64_t> CosignatureVerifier::VerifyInNote(const Note& note) con
     if (!checkpoint.ok()) return checkpoint.status();
     return Verify(*checkpoint, signature);
   }
-  return absl::NotFoundError(absl::StrCat("cosignature: no line by ", name_, " (key hash ",
-                                          Hex8(key_hash_), ")"));
+  return absl::NotFoundError(absl::StrCat("cosignature: no line by ", name(), " (key hash ",
+                                          Hex8(key_hash()), ")"));
 }
 
 }  // namespace herbtrace::crypto

@@ -72,17 +72,13 @@ absl::StatusOr<Checkpoint> OpenCheckpoint(absl::string_view note,
 // The message a cosignature/v1 signs.
 std::string CosignatureV1Message(const Checkpoint& checkpoint, uint64_t timestamp);
 
-// A witness's Ed25519 cosigning key. Immutable and thread-safe.
-class Cosigner {
+// A witness's Ed25519 cosigning key; its VerifierKey() is the type 0x04 vkey that
+// CosignatureVerifier::Create takes. Immutable and thread-safe.
+class Cosigner final : public internal::NamedNoteKey<PrivateKey> {
  public:
   // InvalidArgument unless `name` is a valid key name and `key` an Ed25519 key.
   static absl::StatusOr<std::unique_ptr<Cosigner>> Create(absl::string_view name,
                                                           std::unique_ptr<PrivateKey> key);
-
-  const std::string& name() const { return name_; }
-  uint32_t key_hash() const { return key_hash_; }
-  // "name+hex8+base64(0x04 ‖ public key)", for CosignatureVerifier::Create.
-  const std::string& VerifierKey() const { return verifier_key_; }
 
   // The signature line to append to the checkpoint's note. `timestamp` is POSIX seconds from the
   // caller's clock. The caller must have checked the checkpoint (log signature, consistency with
@@ -91,21 +87,11 @@ class Cosigner {
   absl::StatusOr<NoteSignature> Cosign(const Checkpoint& checkpoint, uint64_t timestamp) const;
 
  private:
-  Cosigner(std::string name, uint32_t key_hash, std::string verifier_key,
-           std::unique_ptr<PrivateKey> key)
-      : name_(std::move(name)),
-        key_hash_(key_hash),
-        verifier_key_(std::move(verifier_key)),
-        key_(std::move(key)) {}
-
-  const std::string name_;
-  const uint32_t key_hash_;
-  const std::string verifier_key_;
-  const std::unique_ptr<PrivateKey> key_;
+  using NamedNoteKey::NamedNoteKey;
 };
 
 // Verifies one witness's cosignatures. Immutable and thread-safe.
-class CosignatureVerifier {
+class CosignatureVerifier final : public internal::NamedNoteKey<PublicKey> {
  public:
   // From a type 0x04 vkey; InvalidArgument for any other type.
   static absl::StatusOr<std::unique_ptr<CosignatureVerifier>> Create(
@@ -113,14 +99,6 @@ class CosignatureVerifier {
   // From a name and an Ed25519 public key.
   static absl::StatusOr<std::unique_ptr<CosignatureVerifier>> Create(
       absl::string_view name, std::unique_ptr<PublicKey> key);
-
-  const std::string& name() const { return name_; }
-  uint32_t key_hash() const { return key_hash_; }
-  const std::string& VerifierKey() const { return verifier_key_; }
-
-  bool Matches(const NoteSignature& signature) const {
-    return signature.name == name_ && signature.key_hash == key_hash_;
-  }
 
   // The cosignature's timestamp if `signature` is this witness's valid cosignature of
   // `checkpoint`. InvalidArgument if it is not by this witness or malformed (not 72 bytes,
@@ -135,17 +113,7 @@ class CosignatureVerifier {
   absl::StatusOr<uint64_t> VerifyInNote(const Note& note) const;
 
  private:
-  CosignatureVerifier(std::string name, uint32_t key_hash, std::string verifier_key,
-                      std::unique_ptr<PublicKey> key)
-      : name_(std::move(name)),
-        key_hash_(key_hash),
-        verifier_key_(std::move(verifier_key)),
-        key_(std::move(key)) {}
-
-  const std::string name_;
-  const uint32_t key_hash_;
-  const std::string verifier_key_;
-  const std::unique_ptr<PublicKey> key_;
+  using NamedNoteKey::NamedNoteKey;
 };
 
 }  // namespace herbtrace::crypto

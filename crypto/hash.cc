@@ -6,6 +6,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "crypto/hash.h"
 
+#include <array>
 #include <cstring>
 
 #include <openssl/evp.h>
@@ -19,6 +20,17 @@ namespace herbtrace::crypto {
 namespace {
 
 using internal::OpenSslPtr;
+
+// prefix ‖ left ‖ right, what HashPair hashes: one contiguous buffer, so each backend hashes it
+// in a single call (the cheapest path for 65 bytes).
+using PairBytes = std::array<uint8_t, 1 + 2 * kDigestSize>;
+PairBytes ConcatPair(uint8_t prefix, const Digest& left, const Digest& right) {
+  PairBytes buf;
+  buf[0] = prefix;
+  std::memcpy(buf.data() + 1, left.data(), kDigestSize);
+  std::memcpy(buf.data() + 1 + kDigestSize, right.data(), kDigestSize);
+  return buf;
+}
 
 // SM3 (and any digest without a low-level API).
 class EvpHasher final : public Hasher {
@@ -47,14 +59,10 @@ class EvpHasher final : public Hasher {
   }
 
   Digest HashPair(uint8_t prefix, const Digest& left, const Digest& right) const override {
-    // One contiguous buffer: a single EVP_Digest call is the cheapest path for 65 bytes.
-    uint8_t buf[1 + 2 * kDigestSize];
-    buf[0] = prefix;
-    std::memcpy(buf + 1, left.data(), kDigestSize);
-    std::memcpy(buf + 1 + kDigestSize, right.data(), kDigestSize);
+    const PairBytes buf = ConcatPair(prefix, left, right);
     Digest out;
     unsigned int len = 0;
-    EVP_Digest(buf, sizeof(buf), out.data(), &len, md_.get(), nullptr);
+    EVP_Digest(buf.data(), buf.size(), out.data(), &len, md_.get(), nullptr);
     return out;
   }
 
@@ -102,13 +110,10 @@ class Sha256Hasher final : public Hasher {
   }
 
   Digest HashPair(uint8_t prefix, const Digest& left, const Digest& right) const override {
-    uint8_t buf[1 + 2 * kDigestSize];
-    buf[0] = prefix;
-    std::memcpy(buf + 1, left.data(), kDigestSize);
-    std::memcpy(buf + 1 + kDigestSize, right.data(), kDigestSize);
+    const PairBytes buf = ConcatPair(prefix, left, right);
     SHA256_CTX ctx;
     SHA256_Init(&ctx);
-    SHA256_Update(&ctx, buf, sizeof(buf));
+    SHA256_Update(&ctx, buf.data(), buf.size());
     Digest out;
     SHA256_Final(out.data(), &ctx);
     return out;

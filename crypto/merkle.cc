@@ -128,6 +128,25 @@ absl::Status WrongConsistencyLength(uint64_t size1, uint64_t size2, size_t got) 
                                                  want, " from size ", size1, " to ", size2));
 }
 
+// "<proof>: calculated root … does not match expected root … <which>".
+absl::Status RootMismatch(absl::string_view proof, const Digest& calculated,
+                          const Digest& expected, absl::string_view which) {
+  return absl::DataLossError(absl::StrCat(proof, ": calculated root ", ToHex(calculated),
+                                          " does not match expected root ", ToHex(expected), " ",
+                                          which));
+}
+
+// The verification loops' step after hashing in a left sibling (RFC 9162 §2.1.3.2 and §2.1.4.2):
+// "if LSB(fn) is not set, then right-shift both fn and sn equally until either LSB(fn) is set or
+// fn is 0". fn was the last node of its level, with no right sibling, so it is carried up
+// unchanged until it becomes a right child; the proof has no hashes for those levels.
+void CarryUpLastNode(uint64_t& fn, uint64_t& sn) {
+  while ((fn & 1) == 0 && fn != 0) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+}
+
 // RFC 9162 §2.1.1 MTH, PATH and PROOF written as the RFC states them: O(n) hashes per call.
 Digest ReferenceRoot(const Hasher& hasher, absl::Span<const Digest> leaves) {
   if (leaves.empty()) return EmptyRoot(hasher);
@@ -226,14 +245,7 @@ absl::StatusOr<Digest> RootFromInclusionProof(const Hasher& hasher, uint64_t ind
     if (sn == 0) return WrongInclusionLength(index, size, proof.size());
     if ((fn & 1) != 0 || fn == sn) {
       r = HashChildren(hasher, p, r);
-      // fn is the last node of its level and has no right sibling, so it is carried up unchanged
-      // until it becomes a right child; the proof has no hashes for those levels.
-      if ((fn & 1) == 0) {
-        while ((fn & 1) == 0 && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
+      CarryUpLastNode(fn, sn);
     } else {
       r = HashChildren(hasher, r, p);
     }
@@ -250,9 +262,8 @@ absl::Status VerifyInclusion(const Hasher& hasher, uint64_t index, uint64_t size
   absl::StatusOr<Digest> calculated = RootFromInclusionProof(hasher, index, size, leaf_hash, proof);
   if (!calculated.ok()) return calculated.status();
   if (*calculated != root) {
-    return absl::DataLossError(absl::StrCat("inclusion proof: calculated root ", ToHex(*calculated),
-                                            " does not match expected root ", ToHex(root),
-                                            " for leaf ", index, " of ", size));
+    return RootMismatch("inclusion proof", *calculated, root,
+                        absl::StrCat("for leaf ", index, " of ", size));
   }
   return absl::OkStatus();
 }
@@ -302,12 +313,7 @@ absl::Status VerifyConsistency(const Hasher& hasher, uint64_t size1, uint64_t si
     if ((fn & 1) != 0 || fn == sn) {
       fr = HashChildren(hasher, c, fr);
       sr = HashChildren(hasher, c, sr);
-      if ((fn & 1) == 0) {
-        while ((fn & 1) == 0 && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
+      CarryUpLastNode(fn, sn);
     } else {
       sr = HashChildren(hasher, sr, c);
     }
@@ -316,14 +322,12 @@ absl::Status VerifyConsistency(const Hasher& hasher, uint64_t size1, uint64_t si
   }
   if (sn != 0) return WrongConsistencyLength(size1, size2, proof.size());
   if (fr != root1) {
-    return absl::DataLossError(absl::StrCat("consistency proof: calculated root ", ToHex(fr),
-                                            " does not match expected root ", ToHex(root1),
-                                            " for old size ", size1, " (new size ", size2, ")"));
+    return RootMismatch("consistency proof", fr, root1,
+                        absl::StrCat("for old size ", size1, " (new size ", size2, ")"));
   }
   if (sr != root2) {
-    return absl::DataLossError(absl::StrCat("consistency proof: calculated root ", ToHex(sr),
-                                            " does not match expected root ", ToHex(root2),
-                                            " for new size ", size2, " (old size ", size1, ")"));
+    return RootMismatch("consistency proof", sr, root2,
+                        absl::StrCat("for new size ", size2, " (old size ", size1, ")"));
   }
   return absl::OkStatus();
 }

@@ -174,6 +174,40 @@ absl::StatusOr<OpenSslPtr<EVP_PKEY_CTX>> Sm2Context(EVP_PKEY* pkey) {
   return pctx;
 }
 
+enum class Operation { kSign, kVerify };
+
+// Readies `mctx` for one EVP_DigestSign or EVP_DigestVerify with `pkey`: Ed25519 without a digest
+// (it is one-shot only); SM2 with SM3 and the distinguishing id, in a context stored in
+// `sm2_ctx`. mctx borrows that context (EVP_MD_CTX_set_pkey_ctx does not transfer ownership), so
+// the caller declares `sm2_ctx` before mctx: it is then destroyed after it.
+absl::Status InitDigestContext(Operation operation, SignatureAlgorithm algorithm, EVP_PKEY* pkey,
+                               EVP_MD_CTX* mctx, OpenSslPtr<EVP_PKEY_CTX>& sm2_ctx) {
+  const bool sign = operation == Operation::kSign;
+  if (algorithm == SignatureAlgorithm::kEd25519) {
+    const int ok =
+        sign ? EVP_DigestSignInit_ex(mctx, nullptr, nullptr, nullptr, nullptr, pkey, nullptr)
+             : EVP_DigestVerifyInit_ex(mctx, nullptr, nullptr, nullptr, nullptr, pkey, nullptr);
+    if (ok != 1) {
+      return OpenSslError(sign ? "signature: EVP_DigestSignInit_ex (ed25519)"
+                               : "signature: EVP_DigestVerifyInit_ex (ed25519)");
+    }
+    return absl::OkStatus();
+  }
+  auto md = Sm3OrError();
+  if (!md.ok()) return md.status();
+  auto ctx = Sm2Context(pkey);
+  if (!ctx.ok()) return ctx.status();
+  sm2_ctx = *std::move(ctx);
+  EVP_MD_CTX_set_pkey_ctx(mctx, sm2_ctx.get());
+  const int ok = sign ? EVP_DigestSignInit(mctx, nullptr, *md, nullptr, pkey)
+                      : EVP_DigestVerifyInit(mctx, nullptr, *md, nullptr, pkey);
+  if (ok != 1) {
+    return OpenSslError(sign ? "signature: EVP_DigestSignInit (sm2)"
+                             : "signature: EVP_DigestVerifyInit (sm2)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Unverified(SignatureAlgorithm algorithm, absl::string_view key_id) {
   // The failed check leaves errors queued; they say nothing a caller needs and would otherwise be
   // reported against the thread's next, unrelated OpenSSL call.
@@ -216,32 +250,22 @@ class EvpPublicKey final : public PublicKey {
   }
 
   absl::Status Verify(absl::string_view message, absl::string_view signature) const override {
-    OpenSslPtr<EVP_MD_CTX> mctx(EVP_MD_CTX_new());
-    if (mctx == nullptr) return OpenSslError("signature: EVP_MD_CTX_new");
-    // Declared after mctx so it is freed after it: EVP_MD_CTX_set_pkey_ctx does not transfer
-    // ownership.
-    OpenSslPtr<EVP_PKEY_CTX> pctx;
     if (algorithm_ == SignatureAlgorithm::kEd25519) {
       if (signature.size() != kEd25519SignatureSize) {
         return absl::InvalidArgumentError(absl::StrCat("signature: ed25519 signature must be ",
                                                        kEd25519SignatureSize, " bytes, got ",
                                                        signature.size()));
       }
-      if (EVP_DigestVerifyInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey_.get(),
-                                  nullptr) != 1) {
-        return OpenSslError("signature: EVP_DigestVerifyInit_ex (ed25519)");
-      }
-    } else {
-      if (absl::Status s = CheckStrictDer(signature); !s.ok()) return s;
-      auto md = Sm3OrError();
-      if (!md.ok()) return md.status();
-      auto ctx = Sm2Context(pkey_.get());
-      if (!ctx.ok()) return ctx.status();
-      pctx = *std::move(ctx);
-      EVP_MD_CTX_set_pkey_ctx(mctx.get(), pctx.get());
-      if (EVP_DigestVerifyInit(mctx.get(), nullptr, *md, nullptr, pkey_.get()) != 1) {
-        return OpenSslError("signature: EVP_DigestVerifyInit (sm2)");
-      }
+    } else if (absl::Status s = CheckStrictDer(signature); !s.ok()) {
+      return s;
+    }
+    OpenSslPtr<EVP_PKEY_CTX> sm2_ctx;
+    OpenSslPtr<EVP_MD_CTX> mctx(EVP_MD_CTX_new());
+    if (mctx == nullptr) return OpenSslError("signature: EVP_MD_CTX_new");
+    if (absl::Status s = InitDigestContext(Operation::kVerify, algorithm_, pkey_.get(),
+                                           mctx.get(), sm2_ctx);
+        !s.ok()) {
+      return s;
     }
     int r = EVP_DigestVerify(mctx.get(), Bytes(signature), signature.size(), Bytes(message),
                              message.size());
@@ -368,26 +392,13 @@ class EvpPrivateKey final : public PrivateKey {
   }
 
   absl::StatusOr<std::string> Sign(absl::string_view message) const override {
+    OpenSslPtr<EVP_PKEY_CTX> sm2_ctx;
     OpenSslPtr<EVP_MD_CTX> mctx(EVP_MD_CTX_new());
     if (mctx == nullptr) return OpenSslError("signature: EVP_MD_CTX_new");
-    // Declared after mctx so it is freed after it (EVP_MD_CTX_set_pkey_ctx borrows).
-    OpenSslPtr<EVP_PKEY_CTX> pctx;
-    if (algorithm_ == SignatureAlgorithm::kEd25519) {
-      // Ed25519 is one-shot only: no digest, a single EVP_DigestSign.
-      if (EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, pkey_.get(),
-                                nullptr) != 1) {
-        return OpenSslError("signature: EVP_DigestSignInit_ex (ed25519)");
-      }
-    } else {
-      auto md = Sm3OrError();
-      if (!md.ok()) return md.status();
-      auto ctx = Sm2Context(pkey_.get());
-      if (!ctx.ok()) return ctx.status();
-      pctx = *std::move(ctx);
-      EVP_MD_CTX_set_pkey_ctx(mctx.get(), pctx.get());
-      if (EVP_DigestSignInit(mctx.get(), nullptr, *md, nullptr, pkey_.get()) != 1) {
-        return OpenSslError("signature: EVP_DigestSignInit (sm2)");
-      }
+    if (absl::Status s =
+            InitDigestContext(Operation::kSign, algorithm_, pkey_.get(), mctx.get(), sm2_ctx);
+        !s.ok()) {
+      return s;
     }
     int max_size = EVP_PKEY_get_size(pkey_.get());
     if (max_size <= 0) return OpenSslError("signature: EVP_PKEY_get_size");

@@ -313,23 +313,29 @@ std::string FormatNoteVerifierKey(const NoteVerifierKey& key) {
   return absl::StrCat(key.name, "+", Hex8(key.key_hash), "+", absl::Base64Escape(key.key_material));
 }
 
+absl::StatusOr<NoteVerifierKey> MakeNoteVerifierKey(absl::string_view name,
+                                                    std::string key_material) {
+  if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
+  auto hash = NoteKeyHash(name, key_material);
+  if (!hash.ok()) return hash.status();
+  return NoteVerifierKey{std::string(name), *hash, std::move(key_material)};
+}
+
 absl::StatusOr<std::unique_ptr<NoteSigner>> NoteSigner::Create(absl::string_view name,
                                                                 std::unique_ptr<PrivateKey> key) {
   if (key == nullptr) return absl::InvalidArgumentError("note signer: key is null");
-  if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
-  std::string material = KeyMaterial(key->public_key());
-  auto hash = NoteKeyHash(name, material);
-  if (!hash.ok()) return hash.status();
-  std::string vkey = FormatNoteVerifierKey({std::string(name), *hash, std::move(material)});
-  return std::unique_ptr<NoteSigner>(
-      new NoteSigner(std::string(name), *hash, std::move(vkey), std::move(key)));
+  auto vkey = MakeNoteVerifierKey(name, KeyMaterial(key->public_key()));
+  if (!vkey.ok()) return vkey.status();
+  std::string verifier_key = FormatNoteVerifierKey(*vkey);
+  return std::unique_ptr<NoteSigner>(new NoteSigner(std::move(vkey->name), vkey->key_hash,
+                                                    std::move(verifier_key), std::move(key)));
 }
 
 absl::StatusOr<NoteSignature> NoteSigner::Sign(absl::string_view text) const {
   if (absl::Status s = ValidateNoteText(text); !s.ok()) return s;
-  auto signature = key_->Sign(text);
+  auto signature = key().Sign(text);
   if (!signature.ok()) return signature.status();
-  return NoteSignature{name_, key_hash_, *std::move(signature)};
+  return NoteSignature{name(), key_hash(), *std::move(signature)};
 }
 
 absl::StatusOr<std::unique_ptr<NoteVerifier>> NoteVerifier::Create(
@@ -345,25 +351,23 @@ absl::StatusOr<std::unique_ptr<NoteVerifier>> NoteVerifier::Create(
 absl::StatusOr<std::unique_ptr<NoteVerifier>> NoteVerifier::Create(
     absl::string_view name, std::unique_ptr<PublicKey> key) {
   if (key == nullptr) return absl::InvalidArgumentError("note verifier: key is null");
-  if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
-  std::string material = KeyMaterial(*key);
-  auto hash = NoteKeyHash(name, material);
-  if (!hash.ok()) return hash.status();
-  std::string vkey = FormatNoteVerifierKey({std::string(name), *hash, std::move(material)});
-  return std::unique_ptr<NoteVerifier>(
-      new NoteVerifier(std::string(name), *hash, std::move(vkey), std::move(key)));
+  auto vkey = MakeNoteVerifierKey(name, KeyMaterial(*key));
+  if (!vkey.ok()) return vkey.status();
+  std::string verifier_key = FormatNoteVerifierKey(*vkey);
+  return std::unique_ptr<NoteVerifier>(new NoteVerifier(
+      std::move(vkey->name), vkey->key_hash, std::move(verifier_key), std::move(key)));
 }
 
 absl::Status NoteVerifier::Verify(absl::string_view text, const NoteSignature& signature) const {
   if (!Matches(signature)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "note: signature by ", signature.name, " (key hash ", Hex8(signature.key_hash),
-        ") is not for key ", name_, " (key hash ", Hex8(key_hash_), ")"));
+        ") is not for key ", name(), " (key hash ", Hex8(key_hash()), ")"));
   }
-  absl::Status s = key_->Verify(text, signature.signature);
+  absl::Status s = key().Verify(text, signature.signature);
   if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat("note: signature by ", name_, " (key hash ",
-                                             Hex8(key_hash_), "): ", s.message()));
+  return absl::Status(s.code(), absl::StrCat("note: signature by ", name(), " (key hash ",
+                                             Hex8(key_hash()), "): ", s.message()));
 }
 
 absl::StatusOr<OpenedNote> OpenNote(absl::string_view note,

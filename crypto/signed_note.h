@@ -101,41 +101,68 @@ struct NoteVerifierKey {
 // interpret the key material.
 absl::StatusOr<NoteVerifierKey> ParseNoteVerifierKey(absl::string_view vkey);
 std::string FormatNoteVerifierKey(const NoteVerifierKey& key);
+// The vkey of a key named `name` with this key material, its key hash computed (NoteKeyHash).
+// InvalidArgument if `name` is not a valid key name.
+absl::StatusOr<NoteVerifierKey> MakeNoteVerifierKey(absl::string_view name,
+                                                    std::string key_material);
 
-// Signs note texts under a key name: type 0x01 for an Ed25519 key, the HerbTrace SM2 type for an
-// SM2 key. Immutable and thread-safe.
-class NoteSigner {
+namespace internal {
+
+// What every note signer and verifier holds (the two below and checkpoint.h's Cosigner and
+// CosignatureVerifier): a key, the name it signs under, their key hash and vkey. Immutable.
+template <typename Key>
+class NamedNoteKey {
  public:
-  // InvalidArgument if `name` is not a valid key name or `key` is null.
-  static absl::StatusOr<std::unique_ptr<NoteSigner>> Create(absl::string_view name,
-                                                            std::unique_ptr<PrivateKey> key);
-
   const std::string& name() const { return name_; }
   uint32_t key_hash() const { return key_hash_; }
-  const PrivateKey& key() const { return *key_; }
-  // The vkey a client needs to verify this signer's lines: "name+hex8+base64(key material)".
+  // The vkey a client needs to verify this key's lines: "name+hex8+base64(key material)".
   const std::string& VerifierKey() const { return verifier_key_; }
 
-  // InvalidArgument unless ValidateNoteText(text) is OK.
-  absl::StatusOr<NoteSignature> Sign(absl::string_view text) const;
+  // True if `signature` claims to be by this key (same name and key hash).
+  bool Matches(const NoteSignature& signature) const {
+    return signature.name == name_ && signature.key_hash == key_hash_;
+  }
 
- private:
-  NoteSigner(std::string name, uint32_t key_hash, std::string verifier_key,
-             std::unique_ptr<PrivateKey> key)
+ protected:
+  // REQUIRES: `verifier_key` is the vkey of `name`, `key_hash` and `key`; `key` is not null.
+  NamedNoteKey(std::string name, uint32_t key_hash, std::string verifier_key,
+               std::unique_ptr<Key> key)
       : name_(std::move(name)),
         key_hash_(key_hash),
         verifier_key_(std::move(verifier_key)),
         key_(std::move(key)) {}
 
+  const Key& key() const { return *key_; }
+
+ private:
   const std::string name_;
   const uint32_t key_hash_;
   const std::string verifier_key_;
-  const std::unique_ptr<PrivateKey> key_;
+  const std::unique_ptr<Key> key_;
+};
+
+}  // namespace internal
+
+// Signs note texts under a key name: type 0x01 for an Ed25519 key, the HerbTrace SM2 type for an
+// SM2 key. Immutable and thread-safe.
+class NoteSigner final : public internal::NamedNoteKey<PrivateKey> {
+ public:
+  // InvalidArgument if `name` is not a valid key name or `key` is null.
+  static absl::StatusOr<std::unique_ptr<NoteSigner>> Create(absl::string_view name,
+                                                            std::unique_ptr<PrivateKey> key);
+
+  using NamedNoteKey::key;
+
+  // InvalidArgument unless ValidateNoteText(text) is OK.
+  absl::StatusOr<NoteSignature> Sign(absl::string_view text) const;
+
+ private:
+  using NamedNoteKey::NamedNoteKey;
 };
 
 // Verifies the signature lines of one key (type 0x01 or the HerbTrace SM2 type). Immutable and
 // thread-safe.
-class NoteVerifier {
+class NoteVerifier final : public internal::NamedNoteKey<PublicKey> {
  public:
   // From a vkey. InvalidArgument for bad syntax, a key hash that does not match, a cosignature
   // (0x04) key (use CosignatureVerifier), or any other type.
@@ -144,15 +171,7 @@ class NoteVerifier {
   static absl::StatusOr<std::unique_ptr<NoteVerifier>> Create(absl::string_view name,
                                                               std::unique_ptr<PublicKey> key);
 
-  const std::string& name() const { return name_; }
-  uint32_t key_hash() const { return key_hash_; }
-  const PublicKey& key() const { return *key_; }
-  const std::string& VerifierKey() const { return verifier_key_; }
-
-  // True if `signature` claims to be by this key (same name and key hash).
-  bool Matches(const NoteSignature& signature) const {
-    return signature.name == name_ && signature.key_hash == key_hash_;
-  }
+  using NamedNoteKey::key;
 
   // OK if `signature` is this key's valid signature of `text`. InvalidArgument if it is not by
   // this key (see Matches) or malformed for the key's algorithm; Unauthenticated if it does not
@@ -160,17 +179,7 @@ class NoteVerifier {
   absl::Status Verify(absl::string_view text, const NoteSignature& signature) const;
 
  private:
-  NoteVerifier(std::string name, uint32_t key_hash, std::string verifier_key,
-               std::unique_ptr<PublicKey> key)
-      : name_(std::move(name)),
-        key_hash_(key_hash),
-        verifier_key_(std::move(verifier_key)),
-        key_(std::move(key)) {}
-
-  const std::string name_;
-  const uint32_t key_hash_;
-  const std::string verifier_key_;
-  const std::unique_ptr<PublicKey> key_;
+  using NamedNoteKey::NamedNoteKey;
 };
 
 struct OpenedNote {

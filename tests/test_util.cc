@@ -7,6 +7,11 @@
 #include <random>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+
 namespace herbtrace::testing {
 
 TempDir::TempDir() {
@@ -37,6 +42,27 @@ std::string ReadFileOrDie(const std::filesystem::path& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+nlohmann::json ReadJsonOrDie(const std::filesystem::path& path) {
+  nlohmann::json json =
+      nlohmann::json::parse(ReadFileOrDie(path), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) ADD_FAILURE() << path << " is not JSON";
+  return json;
+}
+
+nlohmann::json LoadVectors() { return ReadJsonOrDie(TestDataPath("test-vectors/vectors.json")); }
+
+std::string HexOrDie(absl::string_view hex) {
+  bool ok = hex.size() % 2 == 0;
+  for (size_t i = 0; ok && i < hex.size(); ++i) {
+    ok = absl::ascii_isxdigit(static_cast<unsigned char>(hex[i]));
+  }
+  if (!ok) {
+    ADD_FAILURE() << "\"" << hex << "\" is not hex";
+    return "";
+  }
+  return absl::HexStringToBytes(absl::AsciiStrToLower(hex));
 }
 
 }  // namespace herbtrace::testing

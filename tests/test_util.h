@@ -1,13 +1,16 @@
 // Small helpers shared by the tests: status matchers (this abseil has none), temporary
-// directories, and the path of the copied published vectors.
+// directories, and reading the copied published vectors (tests/data/test-vectors).
 #ifndef HERBTRACE_TESTS_TEST_UTIL_H_
 #define HERBTRACE_TESTS_TEST_UTIL_H_
 
 #include <filesystem>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -67,6 +70,17 @@ std::filesystem::path TestDataPath(const std::string& relative);
 
 // Reads a whole file; fails the calling test on error.
 std::string ReadFileOrDie(const std::filesystem::path& path);
+
+// Parses a JSON file; fails the calling test on error and returns a discarded value
+// (is_discarded()). Include <nlohmann/json.hpp> to use the result.
+nlohmann::json ReadJsonOrDie(const std::filesystem::path& path);
+
+// tests/data/test-vectors/vectors.json, as ReadJsonOrDie.
+nlohmann::json LoadVectors();
+
+// The bytes hex text spells (either case); fails the calling test and returns "" for an odd
+// length or a character that is not a hex digit.
+std::string HexOrDie(absl::string_view hex);
 
 }  // namespace herbtrace::testing
 

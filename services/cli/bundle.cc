@@ -5,6 +5,7 @@
 #include "crypto/merkle.h"
 #include "herbtrace/v1/event.pb.h"
 #include "services/cli/event_builder.h"
+#include "services/domain/signature_algorithm.h"
 
 namespace herbtrace::cli {
 
@@ -67,7 +68,7 @@ absl::StatusOr<v1::SubmitBundleRequest> BuildBundle(absl::Span<const v1::SubmitR
   auto signature = key.Sign(BundleMessage(log_origin, payloads.size(), root));
   if (!signature.ok()) return signature.status();
   request.set_key_id(key_id);
-  request.set_algorithm(ToProto(key.algorithm()));
+  request.set_algorithm(domain::ToProtoAlgorithm(key.algorithm()));
   request.set_root_signature(*std::move(signature));
   return request;
 }

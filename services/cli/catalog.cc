@@ -9,6 +9,7 @@
 #include "services/cli/flags.h"
 #include "services/cli/trace_code.h"
 #include "services/domain/catalog_files.h"
+#include "services/domain/file_io.h"
 
 ABSL_FLAG(std::string, catalog_file, "",
           "limits load: herbs.csv to map herb names to codes (default: the server's catalog)");
@@ -52,7 +53,7 @@ absl::Status RunCatalog(Context& ctx) {
   if (*verb != "load") return UsageError(absl::StrCat("catalog: \"", *verb, "\": use load FILE"));
   auto path = ctx.Arg(2, "the herbs.csv file");
   if (!path.ok()) return path.status();
-  auto csv = ReadFile(*path);
+  auto csv = domain::ReadFileToString(*path);
   if (!csv.ok()) return UsageError(csv.status().message());
   std::string version = absl::GetFlag(FLAGS_catalog_version);
   if (version.empty()) {
@@ -87,12 +88,12 @@ absl::Status RunLimits(Context& ctx) {
   if (!path.ok()) return path.status();
   auto version = ctx.Arg(3, "the new limits VERSION");
   if (!version.ok()) return version.status();
-  auto csv = ReadFile(*path);
+  auto csv = domain::ReadFileToString(*path);
   if (!csv.ok()) return UsageError(csv.status().message());
 
   v1::LoadHerbCatalog catalog;
   if (const std::string herbs = absl::GetFlag(FLAGS_catalog_file); !herbs.empty()) {
-    auto herbs_csv = ReadFile(herbs);
+    auto herbs_csv = domain::ReadFileToString(herbs);
     if (!herbs_csv.ok())
       return UsageError(absl::StrCat("--catalog_file: ", herbs_csv.status().message()));
     auto parsed = domain::ParseHerbCatalog(*herbs_csv, "local", herbs);

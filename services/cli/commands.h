@@ -11,7 +11,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/flags/declare.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "herbtrace/v1/capture.pb.h"
@@ -60,9 +62,6 @@ class Context {
   std::unique_ptr<HerbNames> herbs_;
 };
 
-// Reads a whole file. NotFound naming the path.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-
 // Event commands share this: header from the global flags (event id, --at, --party, --origin,
 // --expect_head), then `build` fills the kind and any openings, then --extra is merged, then the
 // event is serialized once, signed and submitted (or queued, or printed with --dry_run), and the
@@ -77,6 +76,17 @@ absl::StatusOr<v1::Event> EventFromFlags(Context& ctx);
 // "<field>: <message>" of a rejection (without repeating a field the message already names).
 std::string SubmitErrorText(const v1::SubmitError& error);
 absl::Status SignAndSend(Context& ctx, BuiltEvent built);
+// SignAndSend of a BuiltEvent made of these.
+absl::Status SendEvent(Context& ctx, v1::Event event, std::vector<std::string> new_batches = {},
+                       std::vector<v1::Opening> openings = {});
+
+// The value of --`name`; a usage error "<command>: --<name> is required" when it is empty.
+absl::StatusOr<std::string> RequiredFlag(const absl::Flag<std::string>& flag,
+                                         absl::string_view name, absl::string_view command);
+// RFC 3339 text given to --`flag`; a usage error naming the flag otherwise.
+absl::StatusOr<absl::Time> ParseTimeFlag(absl::string_view text, absl::string_view flag);
+// What is left of `batch_id` now, asked from Trace.GetBatch (online only).
+absl::StatusOr<uint64_t> RemainingGrams(Context& ctx, const std::string& batch_id);
 
 // keys.cc
 absl::Status RunKeygen(Context& ctx);

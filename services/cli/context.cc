@@ -1,11 +1,9 @@
-#include <fstream>
-#include <sstream>
-
 #include "absl/flags/flag.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "services/cli/commands.h"
 #include "services/cli/flags.h"
+#include "services/domain/file_io.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -27,14 +25,6 @@ bool IsUsageError(const absl::Status& status) {
 absl::Status AsUsage(absl::Status status) {
   if (status.code() != absl::StatusCode::kInvalidArgument) return status;
   return UsageError(status.message());
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 absl::StatusOr<std::string> Context::Arg(size_t i, absl::string_view what) const {
@@ -69,7 +59,7 @@ absl::StatusOr<const crypto::PrivateKey*> Context::key() {
   if (key_ == nullptr) {
     const std::string path = absl::GetFlag(FLAGS_key);
     if (path.empty()) return UsageError("--key: the signer's private key (PEM) is required");
-    auto pem = ReadFile(path);
+    auto pem = domain::ReadFileToString(path);
     if (!pem.ok()) return UsageError(absl::StrCat("--key: ", pem.status().message()));
     auto key = crypto::PrivateKey::FromPem(*pem);
     if (!key.ok()) return UsageError(absl::StrCat("--key ", path, ": ", key.status().message()));

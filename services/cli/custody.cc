@@ -15,6 +15,7 @@
 #include "services/cli/flags.h"
 #include "services/cli/trace_code.h"
 #include "services/cli/units.h"
+#include "services/domain/identifiers.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -22,13 +23,6 @@ namespace {
 absl::Time OccurredAt(const v1::Event& event) {
   return absl::FromUnixSeconds(event.occurred_at().seconds()) +
          absl::Nanoseconds(event.occurred_at().nanos());
-}
-
-absl::StatusOr<std::string> Required(const absl::Flag<std::string>& flag, absl::string_view name,
-                                     absl::string_view command) {
-  std::string value = absl::GetFlag(flag);
-  if (value.empty()) return UsageError(absl::StrCat(command, ": --", name, " is required"));
-  return value;
 }
 
 // The node type digit for codes this party makes (ids.proto: it must match one of the creator's
@@ -96,7 +90,8 @@ absl::StatusOr<std::string> NewBatchCode(Context& ctx, absl::string_view spec,
       return UsageError(absl::StrCat("--", flag, ": \"", spec, "\" is not #SEQ (1..999)"));
     }
     const int node_type = NodeTypeFor(ctx, event.party_id(), preferred_node_type, input);
-    auto code = MakeBatchCode(node_type, event.party_id(), ChinaDate(OccurredAt(event)), seq);
+    auto code =
+        MakeBatchCode(node_type, event.party_id(), domain::ChinaDate(OccurredAt(event)), seq);
     if (!code.ok()) return UsageError(absl::StrCat("--", flag, ": ", code.status().message()));
     return code;
   }
@@ -104,13 +99,13 @@ absl::StatusOr<std::string> NewBatchCode(Context& ctx, absl::string_view spec,
     return UsageError(
         absl::StrCat("--", flag, ": \"", spec, "\" is neither a 25-digit batch code nor #SEQ"));
   }
-  if (auto s = ValidateTraceCode(spec, absl::StrCat("--", flag)); !s.ok()) return AsUsage(s);
+  if (auto s = domain::ValidateBatchId(spec, absl::StrCat("--", flag)); !s.ok()) return AsUsage(s);
   return std::string(spec);
 }
 
 // An existing batch: a 25-digit code, or a package code resolved to its batch.
 absl::StatusOr<std::string> ExistingBatch(absl::string_view code, absl::string_view flag) {
-  auto batch = BatchIdOfCode(code, absl::StrCat("--", flag));
+  auto batch = domain::BatchIdOfTraceCode(code, absl::StrCat("--", flag));
   if (!batch.ok()) return AsUsage(batch.status());
   return batch;
 }
@@ -128,20 +123,11 @@ absl::StatusOr<v1::BatchQuantity> QuantityOrRemaining(Context& ctx, absl::string
   if (ctx.offline()) {
     return UsageError(absl::StrCat("--", flag, ": offline, give BATCH:GRAMS for ", *batch));
   }
-  auto client = ctx.client();
-  if (!client.ok()) return client.status();
-  v1::GetBatchRequest request;
-  request.set_code(*batch);
-  v1::BatchState state;
-  auto context = (*client)->NewContext();
-  if (auto s = FromGrpc((*client)->trace().GetBatch(context.get(), request, &state),
-                        "Trace.GetBatch", (*client)->target());
-      !s.ok()) {
-    return s;
-  }
+  auto remaining = RemainingGrams(ctx, *batch);
+  if (!remaining.ok()) return remaining.status();
   v1::BatchQuantity out;
   out.set_batch_id(*batch);
-  out.set_grams(state.remaining_grams());
+  out.set_grams(*remaining);
   return out;
 }
 
@@ -157,27 +143,18 @@ absl::StatusOr<uint64_t> GramsFlag(const absl::Flag<std::string>& flag, absl::st
   return grams;
 }
 
-absl::Status Send(Context& ctx, v1::Event event, std::vector<std::string> new_batches = {},
-                  std::vector<v1::Opening> openings = {}) {
-  BuiltEvent built;
-  built.event = std::move(event);
-  built.new_batches = std::move(new_batches);
-  built.openings = std::move(openings);
-  return SignAndSend(ctx, std::move(built));
-}
-
 }  // namespace
 
 absl::Status RunHarvest(Context& ctx) {
   auto event = EventFromFlags(ctx);
   if (!event.ok()) return event.status();
-  auto spec = Required(FLAGS_batch, "batch", "harvest");
+  auto spec = RequiredFlag(FLAGS_batch, "batch", "harvest");
   if (!spec.ok()) return spec.status();
   auto batch = NewBatchCode(ctx, *spec, "batch", v1::NODE_TYPE_PLANTING, *event);
   if (!batch.ok()) return batch.status();
-  auto base = Required(FLAGS_base, "base", "harvest");
+  auto base = RequiredFlag(FLAGS_base, "base", "harvest");
   if (!base.ok()) return base.status();
-  auto herb = Required(FLAGS_herb, "herb", "harvest");
+  auto herb = RequiredFlag(FLAGS_herb, "herb", "harvest");
   if (!herb.ok()) return herb.status();
   auto grams = GramsFlag(FLAGS_grams, "grams", "harvest");
   if (!grams.ok()) return grams.status();
@@ -191,7 +168,7 @@ absl::Status RunHarvest(Context& ctx) {
     if (!d.ok()) return AsUsage(d.status());
     *harvest->mutable_harvest_date() = *d;
   } else {
-    *harvest->mutable_harvest_date() = ChinaDate(OccurredAt(*event));
+    *harvest->mutable_harvest_date() = domain::ChinaDate(OccurredAt(*event));
   }
   harvest->set_plot(absl::GetFlag(FLAGS_plot));
   if (const std::string planted = absl::GetFlag(FLAGS_planted_on); !planted.empty()) {
@@ -199,7 +176,7 @@ absl::Status RunHarvest(Context& ctx) {
     if (!d.ok()) return AsUsage(d.status());
     *harvest->mutable_planted_on() = *d;
   }
-  return Send(ctx, *std::move(event), {*batch});
+  return SendEvent(ctx, *std::move(event), {*batch});
 }
 
 absl::Status RunProcess(Context& ctx) {
@@ -207,11 +184,11 @@ absl::Status RunProcess(Context& ctx) {
   if (!event.ok()) return event.status();
   auto kind = ParseEnum<v1::ProcessKind>(absl::GetFlag(FLAGS_kind), "kind");
   if (!kind.ok()) return AsUsage(kind.status());
-  auto input_spec = Required(FLAGS_input, "input", "process");
+  auto input_spec = RequiredFlag(FLAGS_input, "input", "process");
   if (!input_spec.ok()) return input_spec.status();
   auto input = QuantityOrRemaining(ctx, *input_spec, "input");
   if (!input.ok()) return input.status();
-  auto out_spec = Required(FLAGS_output, "output", "process");
+  auto out_spec = RequiredFlag(FLAGS_output, "output", "process");
   if (!out_spec.ok()) return out_spec.status();
   auto output =
       NewBatchCode(ctx, *out_spec, "output", v1::NODE_TYPE_PROCESSING, *event, input->batch_id());
@@ -235,13 +212,13 @@ absl::Status RunProcess(Context& ctx) {
   process->set_output_grams(*output_grams);
   process->set_loss_grams(loss);
   process->set_description(absl::GetFlag(FLAGS_description));
-  return Send(ctx, *std::move(event), {*output});
+  return SendEvent(ctx, *std::move(event), {*output});
 }
 
 absl::Status RunSplit(Context& ctx) {
   auto event = EventFromFlags(ctx);
   if (!event.ok()) return event.status();
-  auto input_spec = Required(FLAGS_input, "input", "split");
+  auto input_spec = RequiredFlag(FLAGS_input, "input", "split");
   if (!input_spec.ok()) return input_spec.status();
   auto input = ExistingBatch(*input_spec, "input");
   if (!input.ok()) return input.status();
@@ -265,7 +242,7 @@ absl::Status RunSplit(Context& ctx) {
     out->set_grams(*grams);
     created.push_back(*code);
   }
-  return Send(ctx, *std::move(event), std::move(created));
+  return SendEvent(ctx, *std::move(event), std::move(created));
 }
 
 absl::Status RunMerge(Context& ctx) {
@@ -281,7 +258,7 @@ absl::Status RunMerge(Context& ctx) {
     total += q->grams();
     *merge->add_inputs() = *q;
   }
-  auto out_spec = Required(FLAGS_output, "output", "merge");
+  auto out_spec = RequiredFlag(FLAGS_output, "output", "merge");
   if (!out_spec.ok()) return out_spec.status();
   auto output = NewBatchCode(ctx, *out_spec, "output", v1::NODE_TYPE_WHOLESALE, *event,
                              merge->inputs(0).batch_id());
@@ -294,13 +271,13 @@ absl::Status RunMerge(Context& ctx) {
   }
   merge->set_output_batch_id(*output);
   merge->set_output_grams(output_grams);
-  return Send(ctx, *std::move(event), {*output});
+  return SendEvent(ctx, *std::move(event), {*output});
 }
 
 absl::Status RunShip(Context& ctx) {
   auto event = EventFromFlags(ctx);
   if (!event.ok()) return event.status();
-  auto to = Required(FLAGS_to, "to", "ship");
+  auto to = RequiredFlag(FLAGS_to, "to", "ship");
   if (!to.ok()) return to.status();
   const std::vector<std::string> batches = absl::GetFlag(FLAGS_batches);
   if (batches.empty()) return UsageError("ship: --batches BATCH[:GRAMS],… is required");
@@ -314,17 +291,15 @@ absl::Status RunShip(Context& ctx) {
   ship->set_carrier(absl::GetFlag(FLAGS_carrier));
   ship->set_vehicle_plate(absl::GetFlag(FLAGS_plate));
   ship->set_waybill_no(absl::GetFlag(FLAGS_waybill));
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 absl::Status RunReceive(Context& ctx) {
   auto event = EventFromFlags(ctx);
   if (!event.ok()) return event.status();
-  auto transfer = Required(FLAGS_transfer, "transfer", "receive");
+  auto transfer = RequiredFlag(FLAGS_transfer, "transfer", "receive");
   if (!transfer.ok()) return transfer.status();
-  if (!IsEventId(*transfer)) {
-    return UsageError(absl::StrCat("--transfer: \"", *transfer, "\" is not an event id"));
-  }
+  if (auto s = domain::ValidateEventId(*transfer, "--transfer"); !s.ok()) return AsUsage(s);
   const std::vector<std::string> received = absl::GetFlag(FLAGS_received);
   if (received.empty()) return UsageError("receive: --received BATCH:GRAMS,… is required");
   v1::Receive* receive = event->mutable_receive();
@@ -344,7 +319,7 @@ absl::Status RunReceive(Context& ctx) {
     q->set_grams(*grams);
   }
   receive->set_note(absl::GetFlag(FLAGS_note));
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 absl::Status RunStore(Context& ctx) {
@@ -369,15 +344,15 @@ absl::Status RunStore(Context& ctx) {
     if (!value.ok()) return AsUsage(value.status());
     store->set_storage_class(*value);
   }
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 absl::Status RunTrade(Context& ctx) {
   auto event = EventFromFlags(ctx);
   if (!event.ok()) return event.status();
-  auto buyer = Required(FLAGS_buyer, "buyer", "trade");
+  auto buyer = RequiredFlag(FLAGS_buyer, "buyer", "trade");
   if (!buyer.ok()) return buyer.status();
-  auto spec = Required(FLAGS_batch, "batch", "trade");
+  auto spec = RequiredFlag(FLAGS_batch, "batch", "trade");
   if (!spec.ok()) return spec.status();
   auto batch = QuantityOrRemaining(ctx, *spec, "batch");
   if (!batch.ok()) return batch.status();
@@ -395,13 +370,13 @@ absl::Status RunTrade(Context& ctx) {
   trade->set_price_commitment(commitment->commitment);
   trade->set_scale_id(absl::GetFlag(FLAGS_scale));
   trade->set_trade_no(absl::GetFlag(FLAGS_trade_no));
-  return Send(ctx, *std::move(event), {}, {std::move(commitment->opening)});
+  return SendEvent(ctx, *std::move(event), {}, {std::move(commitment->opening)});
 }
 
 absl::Status RunDispense(Context& ctx) {
   auto event = EventFromFlags(ctx);
   if (!event.ok()) return event.status();
-  auto spec = Required(FLAGS_batch, "batch", "dispense");
+  auto spec = RequiredFlag(FLAGS_batch, "batch", "dispense");
   if (!spec.ok()) return spec.status();
   auto batch = ExistingBatch(*spec, "batch");
   if (!batch.ok()) return batch.status();
@@ -414,7 +389,7 @@ absl::Status RunDispense(Context& ctx) {
   dispense->set_grams(*grams);
   dispense->set_recipient(*recipient);
   dispense->set_recipient_party_id(absl::GetFlag(FLAGS_recipient_party));
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 }  // namespace herbtrace::cli

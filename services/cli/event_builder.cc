@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/hash.h"
+#include "services/domain/signature_algorithm.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -62,20 +63,6 @@ absl::StatusOr<std::string> NewEventId(absl::Time now) {
                       hex.substr(16, 4), "-", hex.substr(20, 12));
 }
 
-bool IsEventId(absl::string_view text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  if (text[14] != '4' && text[14] != '7') return false;
-  return text[19] == '8' || text[19] == '9' || text[19] == 'a' || text[19] == 'b';
-}
-
 v1::Event NewEvent(const EventHeader& header) {
   v1::Event event;
   event.set_event_id(header.event_id);
@@ -93,24 +80,6 @@ v1::Event NewEvent(const EventHeader& header) {
   return event;
 }
 
-v1::SignatureAlgorithm ToProto(crypto::SignatureAlgorithm algorithm) {
-  return algorithm == crypto::SignatureAlgorithm::kSm2 ? v1::SIGNATURE_ALGORITHM_SM2
-                                                       : v1::SIGNATURE_ALGORITHM_ED25519;
-}
-
-absl::StatusOr<crypto::SignatureAlgorithm> FromProto(v1::SignatureAlgorithm algorithm,
-                                                     absl::string_view field) {
-  switch (algorithm) {
-    case v1::SIGNATURE_ALGORITHM_ED25519:
-      return crypto::SignatureAlgorithm::kEd25519;
-    case v1::SIGNATURE_ALGORITHM_SM2:
-      return crypto::SignatureAlgorithm::kSm2;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": unknown signature algorithm ", static_cast<int>(algorithm)));
-  }
-}
-
 absl::StatusOr<v1::SubmitRequest> SealEvent(const v1::Event& event, const crypto::PrivateKey& key,
                                             std::vector<v1::Opening> openings) {
   // Serialized exactly once: these bytes are signed, sent, stored and hashed as they are.
@@ -124,7 +93,7 @@ absl::StatusOr<v1::SubmitRequest> SealEvent(const v1::Event& event, const crypto
   v1::SignedEvent* signed_event = request.mutable_signed_event();
   signed_event->set_payload(std::move(payload));
   signed_event->set_key_id(key.public_key().key_id());
-  signed_event->set_algorithm(ToProto(key.algorithm()));
+  signed_event->set_algorithm(domain::ToProtoAlgorithm(key.algorithm()));
   signed_event->set_signature(*std::move(signature));
   for (v1::Opening& opening : openings) *request.add_openings() = std::move(opening);
   return request;
@@ -170,7 +139,7 @@ absl::StatusOr<v1::NewKey> MakeNewKey(const crypto::PrivateKey& key, absl::strin
   auto proof = key.Sign(KeyPossessionMessage(log_origin, owner_party_id, pub.key_id()));
   if (!proof.ok()) return proof.status();
   v1::NewKey out;
-  out.set_algorithm(ToProto(key.algorithm()));
+  out.set_algorithm(domain::ToProtoAlgorithm(key.algorithm()));
   out.set_public_key(pub.raw());
   out.set_device_label(device_label.data(), device_label.size());
   out.set_proof_of_possession(*std::move(proof));

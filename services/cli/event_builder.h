@@ -29,8 +29,6 @@ absl::StatusOr<std::string> RandomBytes(size_t n);
 // RFC 9562 UUID version 7 text (lowercase, 8-4-4-4-12): 48-bit Unix milliseconds of `now`, then
 // 74 random bits. Time-ordered, as ids.proto recommends for event ids.
 absl::StatusOr<std::string> NewEventId(absl::Time now);
-// True for lowercase hyphenated UUID text of version 4 or 7 with the RFC 9562 variant.
-bool IsEventId(absl::string_view text);
 
 // The fields every event carries (event.proto, Event 1..5).
 struct EventHeader {
@@ -44,11 +42,6 @@ struct EventHeader {
 
 // An Event with the header set and no kind yet.
 v1::Event NewEvent(const EventHeader& header);
-
-v1::SignatureAlgorithm ToProto(crypto::SignatureAlgorithm algorithm);
-// InvalidArgument naming `field` for UNSPECIFIED or unknown values.
-absl::StatusOr<crypto::SignatureAlgorithm> FromProto(v1::SignatureAlgorithm algorithm,
-                                                     absl::string_view field);
 
 // Serializes `event` once and signs exactly those bytes; the returned request carries them
 // unchanged as signed_event.payload, with `openings` beside them (never inside the payload).

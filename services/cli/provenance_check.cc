@@ -15,6 +15,7 @@
 #include "services/cli/bundle.h"
 #include "services/cli/event_builder.h"
 #include "services/domain/event_batches.h"
+#include "services/domain/signature_algorithm.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -114,7 +115,7 @@ std::vector<RegisteredKey> KeysRegisteredBy(const v1::Event& event) {
 absl::StatusOr<std::unique_ptr<crypto::PublicKey>> KeyFromRaw(v1::SignatureAlgorithm algorithm,
                                                               const std::string& raw,
                                                               absl::string_view field) {
-  auto alg = FromProto(algorithm, field);
+  auto alg = domain::FromProtoAlgorithm(algorithm, field);
   if (!alg.ok()) return alg.status();
   auto key = crypto::PublicKey::FromRaw(*alg, raw);
   if (!key.ok()) {
@@ -345,7 +346,7 @@ class Checker {
                     absl::StrCat("key ", key_id, " belongs to party ", known.owner_party_id,
                                  ", but the event is by party ", p.event.party_id()));
       }
-      if (ToProto(known.key->algorithm()) != signed_event.algorithm()) {
+      if (domain::ToProtoAlgorithm(known.key->algorithm()) != signed_event.algorithm()) {
         return Fail(absl::StatusCode::kUnauthenticated, p.where,
                     absl::StrCat("signed_event.algorithm ", signed_event.algorithm(),
                                  " is not key ", key_id, "'s algorithm ",

@@ -9,45 +9,30 @@
 #include "services/cli/commands.h"
 #include "services/cli/event_builder.h"
 #include "services/cli/flags.h"
-#include "services/cli/trace_code.h"
 #include "services/cli/units.h"
+#include "services/domain/file_io.h"
+#include "services/domain/identifiers.h"
 
 namespace herbtrace::cli {
 namespace {
 
-absl::StatusOr<std::string> Required(const absl::Flag<std::string>& flag, absl::string_view name,
-                                     absl::string_view command) {
-  std::string value = absl::GetFlag(flag);
-  if (value.empty()) return UsageError(absl::StrCat(command, ": --", name, " is required"));
-  return value;
-}
-
 absl::StatusOr<std::string> BatchFlag(absl::string_view command) {
-  auto code = Required(FLAGS_batch, "batch", command);
+  auto code = RequiredFlag(FLAGS_batch, "batch", command);
   if (!code.ok()) return code.status();
-  auto batch = BatchIdOfCode(*code, "--batch");
+  auto batch = domain::BatchIdOfTraceCode(*code, "--batch");
   if (!batch.ok()) return AsUsage(batch.status());
   return batch;
 }
 
 absl::StatusOr<google::protobuf::Timestamp> TimestampFlag(const std::string& text,
                                                           absl::string_view flag) {
-  absl::Time t;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
-    return UsageError(absl::StrCat("--", flag, ": \"", text, "\" is not RFC 3339 (", error, ")"));
-  }
+  auto t = ParseTimeFlag(text, flag);
+  if (!t.ok()) return t.status();
   google::protobuf::Timestamp out;
-  out.set_seconds(absl::ToUnixSeconds(t));
+  out.set_seconds(absl::ToUnixSeconds(*t));
   out.set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(out.seconds()))));
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(*t - absl::FromUnixSeconds(out.seconds()))));
   return out;
-}
-
-absl::Status Send(Context& ctx, v1::Event event) {
-  BuiltEvent built;
-  built.event = std::move(event);
-  return SignAndSend(ctx, std::move(built));
 }
 
 }  // namespace
@@ -57,7 +42,7 @@ absl::Status RunTest(Context& ctx) {
   if (!event.ok()) return event.status();
   auto batch = BatchFlag("test");
   if (!batch.ok()) return batch.status();
-  auto limits = Required(FLAGS_limits_version, "limits_version", "test");
+  auto limits = RequiredFlag(FLAGS_limits_version, "limits_version", "test");
   if (!limits.ok()) return limits.status();
   const std::vector<std::string> results = absl::GetFlag(FLAGS_results);
   if (results.empty()) {
@@ -95,13 +80,13 @@ absl::Status RunTest(Context& ctx) {
   }
   test->set_report_no(absl::GetFlag(FLAGS_report_no));
   if (const std::string path = absl::GetFlag(FLAGS_report_file); !path.empty()) {
-    auto report = ReadFile(path);
+    auto report = domain::ReadFileToString(path);
     if (!report.ok()) return UsageError(absl::StrCat("--report_file: ", report.status().message()));
     auto sha256 = crypto::Hasher::Create(crypto::HashAlgorithm::kSha256);
     if (!sha256.ok()) return sha256.status();
     test->set_report_sha256(std::string(crypto::AsBytes((*sha256)->Hash(*report))));
   }
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 absl::Status RunRecall(Context& ctx) {
@@ -117,7 +102,7 @@ absl::Status RunRecall(Context& ctx) {
   if (!event.ok()) return event.status();
   auto batch = BatchFlag("recall");
   if (!batch.ok()) return batch.status();
-  auto reason = Required(FLAGS_reason, "reason", "recall");
+  auto reason = RequiredFlag(FLAGS_reason, "reason", "recall");
   if (!reason.ok()) return reason.status();
   v1::IssueRecall* recall = event->mutable_recall();
   recall->set_batch_id(*batch);
@@ -142,13 +127,13 @@ absl::Status RunRecall(Context& ctx) {
     }
   }
   recall->set_quality_test_event_id(absl::GetFlag(FLAGS_test_event));
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 absl::Status RunAck(Context& ctx) {
   auto event = EventFromFlags(ctx);
   if (!event.ok()) return event.status();
-  auto recall_id = Required(FLAGS_recall_id, "recall_id", "ack");
+  auto recall_id = RequiredFlag(FLAGS_recall_id, "recall_id", "ack");
   if (!recall_id.ok()) return recall_id.status();
   auto batch = BatchFlag("ack");
   if (!batch.ok()) return batch.status();
@@ -166,25 +151,16 @@ absl::Status RunAck(Context& ctx) {
     return UsageError("ack: offline, --grams is required");
   } else {
     // Quarantine and return cover the whole lot: what is left of it now.
-    auto client = ctx.client();
-    if (!client.ok()) return client.status();
-    v1::GetBatchRequest request;
-    request.set_code(*batch);
-    v1::BatchState state;
-    auto context = (*client)->NewContext();
-    if (auto s = FromGrpc((*client)->trace().GetBatch(context.get(), request, &state),
-                          "Trace.GetBatch", (*client)->target());
-        !s.ok()) {
-      return s;
-    }
-    ack->set_grams(state.remaining_grams());
+    auto remaining = RemainingGrams(ctx, *batch);
+    if (!remaining.ok()) return remaining.status();
+    ack->set_grams(*remaining);
   }
   ack->set_returned_to_party_id(absl::GetFlag(FLAGS_return_to));
   if (*action == v1::RECALL_ACTION_RETURNED && ack->returned_to_party_id().empty()) {
     return UsageError("ack: --action returned needs --return_to PARTY");
   }
   ack->set_note(absl::GetFlag(FLAGS_note));
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 absl::Status RunRelease(Context& ctx) {
@@ -192,13 +168,13 @@ absl::Status RunRelease(Context& ctx) {
   if (!event.ok()) return event.status();
   auto batch = BatchFlag("release");
   if (!batch.ok()) return batch.status();
-  auto reason = Required(FLAGS_reason, "reason", "release");
+  auto reason = RequiredFlag(FLAGS_reason, "reason", "release");
   if (!reason.ok()) return reason.status();
   v1::ReleaseHold* release = event->mutable_release_hold();
   release->set_batch_id(*batch);
   release->set_reason(*reason);
   release->set_retest_event_id(absl::GetFlag(FLAGS_retest_event));
-  return Send(ctx, *std::move(event));
+  return SendEvent(ctx, *std::move(event));
 }
 
 }  // namespace herbtrace::cli

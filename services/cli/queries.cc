@@ -12,8 +12,9 @@
 #include "services/cli/event_builder.h"
 #include "services/cli/flags.h"
 #include "services/cli/provenance_check.h"
-#include "services/cli/trace_code.h"
 #include "services/cli/units.h"
+#include "services/domain/file_io.h"
+#include "services/domain/identifiers.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -21,7 +22,7 @@ namespace {
 absl::StatusOr<std::string> CodeArg(Context& ctx, size_t i) {
   auto code = ctx.Arg(i, "a batch or package code");
   if (!code.ok()) return code.status();
-  if (auto s = ValidateTraceCode(*code, "code"); !s.ok()) return AsUsage(s);
+  if (auto s = domain::ValidateTraceCode(*code, "code"); !s.ok()) return AsUsage(s);
   return code;
 }
 
@@ -67,7 +68,7 @@ std::string EventSummary(const v1::Event& e, HerbNames& herbs) {
     case v1::Event::kHarvest:
       return absl::StrCat(herbs.Label(e.harvest().herb_code()), " ", Grams(e.harvest().grams()),
                           " from base ", e.harvest().base_id(), " on ",
-                          FormatDate(e.harvest().harvest_date()));
+                          domain::FormatDate(e.harvest().harvest_date()));
     case v1::Event::kProcess:
       return absl::StrCat(EnumLabel(e.process().kind()), ": ", q(e.process().input()), " → ",
                           e.process().output_batch_id(), " ", Grams(e.process().output_grams()));
@@ -335,7 +336,7 @@ absl::Status TraceUp(Context& ctx, const std::string& code) {
                                  ? h.base_id()
                                  : absl::StrCat(base_names[h.base_id()], " (", h.base_id(), ")");
     harvests.AddRow({h.batch_id(), herbs.Label(h.herb_code()), parties.Label(h.grower_party_id()),
-                     base, FormatDate(h.harvest_date()), Grams(h.grams())});
+                     base, domain::FormatDate(h.harvest_date()), Grams(h.grams())});
   }
   harvests.Print(ctx.out());
   if (!up->custody().empty()) {
@@ -434,7 +435,7 @@ absl::Status RunCheckpoint(Context& ctx) {
     if (!opened.ok()) return opened.status();
     verified = absl::StrCat("signed by ", (*verifier)->name());
     if (const std::string path = absl::GetFlag(FLAGS_trusted_checkpoint); !path.empty()) {
-      auto old_note = ReadFile(path);
+      auto old_note = domain::ReadFileToString(path);
       if (!old_note.ok())
         return UsageError(absl::StrCat("--trusted_checkpoint: ", old_note.status().message()));
       auto old = OpenLogCheckpoint(*old_note, **verifier);

@@ -8,6 +8,9 @@
 #include "services/cli/event_builder.h"
 #include "services/cli/flags.h"
 #include "services/cli/units.h"
+#include "services/domain/file_io.h"
+#include "services/domain/identifiers.h"
+#include "services/domain/signature_algorithm.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -20,13 +23,6 @@ bool AllDigits(absl::string_view s) {
   return true;
 }
 
-absl::StatusOr<std::string> Required(const absl::Flag<std::string>& flag, absl::string_view name,
-                                     absl::string_view command) {
-  std::string value = absl::GetFlag(flag);
-  if (value.empty()) return UsageError(absl::StrCat(command, ": --", name, " is required"));
-  return value;
-}
-
 // The keys of --new_key: a private key PEM gets its proof of possession made here; a public one
 // takes the next --pop.
 absl::StatusOr<std::vector<v1::NewKey>> NewKeysFromFlags(absl::string_view owner) {
@@ -34,7 +30,7 @@ absl::StatusOr<std::vector<v1::NewKey>> NewKeysFromFlags(absl::string_view owner
   const std::vector<std::string> pops = absl::GetFlag(FLAGS_pop);
   size_t next_pop = 0;
   for (const std::string& path : absl::GetFlag(FLAGS_new_key)) {
-    auto pem = ReadFile(path);
+    auto pem = domain::ReadFileToString(path);
     if (!pem.ok()) return UsageError(absl::StrCat("--new_key: ", pem.status().message()));
     auto private_key = crypto::PrivateKey::FromPem(*pem);
     if (private_key.ok()) {
@@ -60,7 +56,7 @@ absl::StatusOr<std::vector<v1::NewKey>> NewKeysFromFlags(absl::string_view owner
     }
     ++next_pop;
     v1::NewKey key;
-    key.set_algorithm(ToProto((*public_key)->algorithm()));
+    key.set_algorithm(domain::ToProtoAlgorithm((*public_key)->algorithm()));
     key.set_public_key((*public_key)->raw());
     key.set_device_label(absl::GetFlag(FLAGS_device_label));
     key.set_proof_of_possession(std::move(proof));
@@ -70,11 +66,9 @@ absl::StatusOr<std::vector<v1::NewKey>> NewKeysFromFlags(absl::string_view owner
 }
 
 absl::Status RegisterParty(Context& ctx, v1::Event event) {
-  auto party_id = Required(FLAGS_party_id, "party_id", "register party");
+  auto party_id = RequiredFlag(FLAGS_party_id, "party_id", "register party");
   if (!party_id.ok()) return party_id.status();
-  if (party_id->size() != 14 || !AllDigits(*party_id)) {
-    return UsageError(absl::StrCat("--party_id: \"", *party_id, "\" is not 14 digits"));
-  }
+  if (auto s = domain::ValidatePartyId(*party_id, "--party_id"); !s.ok()) return AsUsage(s);
   BuiltEvent built;
   v1::RegisterParty* party = event.mutable_register_party();
   party->set_party_id(*party_id);
@@ -142,7 +136,7 @@ absl::StatusOr<v1::GeoPoint> ParseLatLon(absl::string_view text) {
 }
 
 absl::Status RegisterBase(Context& ctx, v1::Event event) {
-  auto base_id = Required(FLAGS_base_id, "base_id", "register base");
+  auto base_id = RequiredFlag(FLAGS_base_id, "base_id", "register base");
   if (!base_id.ok()) return base_id.status();
   if (!AllDigits(*base_id) || (base_id->size() != 18 && base_id->size() > 4)) {
     return UsageError(absl::StrCat("--base_id: \"", *base_id,

@@ -13,6 +13,7 @@
 #include "services/cli/event_builder.h"
 #include "services/cli/flags.h"
 #include "services/cli/offline_queue.h"
+#include "services/domain/identifiers.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -20,12 +21,7 @@ namespace {
 absl::StatusOr<absl::Time> OccurredAt() {
   const std::string at = absl::GetFlag(FLAGS_at);
   if (at.empty()) return absl::Now();
-  absl::Time t;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, at, &t, &error)) {
-    return UsageError(absl::StrCat("--at: \"", at, "\" is not RFC 3339 (", error, ")"));
-  }
-  return t;
+  return ParseTimeFlag(at, "at");
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ExpectedHeads() {
@@ -78,15 +74,54 @@ absl::StatusOr<v1::Event> EventFromFlags(Context& ctx) {
     auto id = NewEventId(absl::Now());
     if (!id.ok()) return id.status();
     header.event_id = *std::move(id);
-  } else if (!IsEventId(header.event_id)) {
-    return UsageError(
-        absl::StrCat("--event_id: \"", header.event_id, "\" is not a lowercase UUID v4 or v7"));
+  } else if (auto s = domain::ValidateEventId(header.event_id, "--event_id"); !s.ok()) {
+    return AsUsage(s);
   }
   header.occurred_at = *at;
   header.party_id = *std::move(party);
   header.log_origin = absl::GetFlag(FLAGS_origin);
   header.expected_heads = *std::move(heads);
   return NewEvent(header);
+}
+
+absl::StatusOr<std::string> RequiredFlag(const absl::Flag<std::string>& flag,
+                                         absl::string_view name, absl::string_view command) {
+  std::string value = absl::GetFlag(flag);
+  if (value.empty()) return UsageError(absl::StrCat(command, ": --", name, " is required"));
+  return value;
+}
+
+absl::StatusOr<absl::Time> ParseTimeFlag(absl::string_view text, absl::string_view flag) {
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+    return UsageError(absl::StrCat("--", flag, ": \"", text, "\" is not RFC 3339 (", error, ")"));
+  }
+  return t;
+}
+
+absl::StatusOr<uint64_t> RemainingGrams(Context& ctx, const std::string& batch_id) {
+  auto client = ctx.client();
+  if (!client.ok()) return client.status();
+  v1::GetBatchRequest request;
+  request.set_code(batch_id);
+  v1::BatchState state;
+  auto context = (*client)->NewContext();
+  if (auto s = FromGrpc((*client)->trace().GetBatch(context.get(), request, &state),
+                        "Trace.GetBatch", (*client)->target());
+      !s.ok()) {
+    return s;
+  }
+  return state.remaining_grams();
+}
+
+absl::Status SendEvent(Context& ctx, v1::Event event, std::vector<std::string> new_batches,
+                       std::vector<v1::Opening> openings) {
+  BuiltEvent built;
+  built.event = std::move(event);
+  built.new_batches = std::move(new_batches);
+  built.openings = std::move(openings);
+  return SignAndSend(ctx, std::move(built));
 }
 
 absl::Status SignAndSend(Context& ctx, BuiltEvent built) {

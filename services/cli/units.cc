@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "services/cli/trace_code.h"
+#include "services/domain/identifiers.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -143,11 +143,7 @@ absl::StatusOr<v1::BatchQuantity> ParseBatchQuantity(absl::string_view text,
     return absl::InvalidArgumentError(absl::StrCat(field, ": \"", text, "\" is not BATCH:GRAMS"));
   }
   const absl::string_view code = text.substr(0, colon);
-  if (code.size() != 25) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", code, "\" is not a 25-digit batch code"));
-  }
-  if (auto s = ValidateTraceCode(code, field); !s.ok()) return s;
+  if (auto s = domain::ValidateBatchId(code, field); !s.ok()) return s;
   auto grams = ParseGrams(text.substr(colon + 1), field);
   if (!grams.ok()) return grams.status();
   v1::BatchQuantity out;

@@ -24,7 +24,7 @@ absl::StatusOr<int64_t> ParseScaledDecimal(absl::string_view text, int decimals,
 absl::StatusOr<uint64_t> ParseGrams(absl::string_view text, absl::string_view field,
                                     bool allow_zero = false);
 
-// "BATCH:GRAMS" (grams as ParseGrams). The batch code's check digit is checked.
+// "BATCH:GRAMS" (grams as ParseGrams); BATCH must pass domain::ValidateBatchId.
 absl::StatusOr<v1::BatchQuantity> ParseBatchQuantity(absl::string_view text,
                                                      absl::string_view field);
 

@@ -7,8 +7,9 @@
 #include "services/cli/commands.h"
 #include "services/cli/flags.h"
 #include "services/cli/provenance_check.h"
-#include "services/cli/trace_code.h"
 #include "services/cli/units.h"
+#include "services/domain/file_io.h"
+#include "services/domain/identifiers.h"
 
 namespace herbtrace::cli {
 namespace {
@@ -29,7 +30,7 @@ absl::Status Failed(Context& ctx, const std::string& batch_id, const absl::Statu
 absl::Status RunVerify(Context& ctx) {
   auto code = ctx.Arg(1, "the batch (or package) code to verify");
   if (!code.ok()) return code.status();
-  auto batch_id = BatchIdOfCode(*code, "code");
+  auto batch_id = domain::BatchIdOfTraceCode(*code, "code");
   if (!batch_id.ok()) return AsUsage(batch_id.status());
   const std::string vkey = absl::GetFlag(FLAGS_log_key);
   if (vkey.empty()) return UsageError("verify: --log_key (the log's verifier key) is required");
@@ -75,7 +76,7 @@ absl::Status RunVerify(Context& ctx) {
 
   std::string consistency;
   if (const std::string path = absl::GetFlag(FLAGS_trusted_checkpoint); !path.empty()) {
-    auto note = ReadFile(path);
+    auto note = domain::ReadFileToString(path);
     if (!note.ok())
       return UsageError(absl::StrCat("--trusted_checkpoint: ", note.status().message()));
     auto trusted = OpenLogCheckpoint(*note, **verifier);
@@ -118,7 +119,7 @@ absl::Status RunVerify(Context& ctx) {
                           {"base_id", h.base_id},
                           {"herb_code", h.herb_code},
                           {"grams", h.grams},
-                          {"harvest_date", FormatDate(h.harvest_date)}});
+                          {"harvest_date", domain::FormatDate(h.harvest_date)}});
     }
     nlohmann::json out = {{"verified", true},
                           {"batch_id", r.batch_id},
@@ -161,7 +162,8 @@ absl::Status RunVerify(Context& ctx) {
   Table harvests({"harvest batch", "herb", "grower", "base", "harvested", "grams", "seq"});
   for (const VerifiedHarvest& h : r.harvests) {
     harvests.AddRow({h.batch_id, ctx.herbs().Label(h.herb_code), h.grower_party_id, h.base_id,
-                     FormatDate(h.harvest_date), FormatGrams(h.grams), absl::StrCat(h.seq)});
+                     domain::FormatDate(h.harvest_date), FormatGrams(h.grams),
+                     absl::StrCat(h.seq)});
   }
   harvests.Print(ctx.out());
   return absl::OkStatus();

@@ -42,10 +42,8 @@
 #include "services/domain/catalog_files.h"
 
 #include <cstdint>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/numeric/int128.h"
@@ -55,6 +53,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/domain/file_io.h"
 #include "services/domain/identifiers.h"
 
 namespace herbtrace::domain {
@@ -69,21 +68,38 @@ absl::Status ColumnError(absl::string_view file, int line, absl::string_view col
   return LineError(file, line, absl::StrCat("column ", column, ": ", what));
 }
 
-// Column name → index, with the required ones checked.
-absl::StatusOr<absl::flat_hash_map<std::string, size_t>> Header(
-    const std::vector<CsvRecord>& records, absl::string_view file,
-    std::initializer_list<absl::string_view> required) {
+// The columns of a CSV file's header row. col(record, name) is the record's field in that
+// column, trimmed. REQUIRES: `name` is one of the required columns Header checked.
+struct CsvColumns {
+  absl::flat_hash_map<std::string, size_t> index;  // column name → field index
+  std::string operator()(const CsvRecord& record, absl::string_view name) const {
+    return std::string(absl::StripAsciiWhitespace(record.fields[index.at(name)]));
+  }
+};
+
+// The header row's columns, with the required ones present and every data row as wide as the
+// header.
+absl::StatusOr<CsvColumns> Header(const std::vector<CsvRecord>& records, absl::string_view file,
+                                  std::initializer_list<absl::string_view> required) {
   if (records.empty()) return LineError(file, 1, "no header row");
-  absl::flat_hash_map<std::string, size_t> columns;
-  for (size_t i = 0; i < records[0].fields.size(); ++i) {
-    const std::string name(absl::StripAsciiWhitespace(records[0].fields[i]));
-    if (!columns.emplace(name, i).second) {
-      return LineError(file, records[0].line, absl::StrCat("column ", name, " appears twice"));
+  const CsvRecord& header = records.front();
+  CsvColumns columns;
+  for (size_t i = 0; i < header.fields.size(); ++i) {
+    const std::string name(absl::StripAsciiWhitespace(header.fields[i]));
+    if (!columns.index.emplace(name, i).second) {
+      return LineError(file, header.line, absl::StrCat("column ", name, " appears twice"));
     }
   }
   for (absl::string_view name : required) {
-    if (!columns.contains(name)) {
-      return LineError(file, records[0].line, absl::StrCat("the header has no column ", name));
+    if (!columns.index.contains(name)) {
+      return LineError(file, header.line, absl::StrCat("the header has no column ", name));
+    }
+  }
+  for (size_t k = 1; k < records.size(); ++k) {
+    if (records[k].fields.size() != header.fields.size()) {
+      return LineError(file, records[k].line,
+                       absl::StrCat(records[k].fields.size(), " fields, but the header has ",
+                                    header.fields.size()));
     }
   }
   return columns;
@@ -340,20 +356,13 @@ absl::StatusOr<v1::LoadHerbCatalog> ParseHerbCatalog(absl::string_view csv,
   auto columns =
       Header(*records, file, {"zh_name", "pinyin", "latin_name", "species", "part", "qi_yao"});
   if (!columns.ok()) return columns.status();
-  const auto col = [&](const CsvRecord& r, absl::string_view name) -> std::string {
-    return std::string(absl::StripAsciiWhitespace(r.fields[columns->at(name)]));
-  };
+  const CsvColumns& col = *columns;
   v1::LoadHerbCatalog catalog;
   catalog.set_version(std::string(version));
   absl::flat_hash_map<std::string, int> code_count;
   absl::flat_hash_map<std::string, int> zh_seen;
   for (size_t k = 1; k < records->size(); ++k) {
     const CsvRecord& r = (*records)[k];
-    if (r.fields.size() != records->front().fields.size()) {
-      return LineError(file, r.line,
-                       absl::StrCat(r.fields.size(), " fields, but the header has ",
-                                    records->front().fields.size()));
-    }
     v1::Herb herb;
     herb.set_zh_name(col(r, "zh_name"));
     if (herb.zh_name().empty()) return ColumnError(file, r.line, "zh_name", "required");
@@ -398,9 +407,7 @@ absl::StatusOr<ParsedLimits> ParseQualityLimits(absl::string_view csv,
   auto columns = Header(*records, file,
                         {"analyte", "category", "limit", "unit", "applies_to", "rule", "source"});
   if (!columns.ok()) return columns.status();
-  const auto col = [&](const CsvRecord& r, absl::string_view name) -> std::string {
-    return std::string(absl::StripAsciiWhitespace(r.fields[columns->at(name)]));
-  };
+  const CsvColumns& col = *columns;
   absl::flat_hash_map<std::string, std::string> code_of_name;
   for (const v1::Herb& herb : catalog.herbs()) code_of_name[herb.zh_name()] = herb.code();
 
@@ -413,11 +420,6 @@ absl::StatusOr<ParsedLimits> ParseQualityLimits(absl::string_view csv,
 
   for (size_t k = 1; k < records->size(); ++k) {
     const CsvRecord& r = (*records)[k];
-    if (r.fields.size() != records->front().fields.size()) {
-      return LineError(file, r.line,
-                       absl::StrCat(r.fields.size(), " fields, but the header has ",
-                                    records->front().fields.size()));
-    }
     v1::LimitRow row;
     std::vector<std::string> notes;
     const std::string name = col(r, "analyte");
@@ -576,14 +578,6 @@ absl::StatusOr<ParsedLimits> ParseQualityLimits(absl::string_view csv,
 
 namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string BaseName(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -593,7 +587,7 @@ std::string BaseName(const std::string& path) {
 
 absl::StatusOr<v1::LoadHerbCatalog> ReadHerbCatalogFile(const std::string& path,
                                                         absl::string_view version) {
-  auto text = ReadFile(path);
+  auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   return ParseHerbCatalog(*text, version, BaseName(path));
 }
@@ -602,7 +596,7 @@ absl::StatusOr<ParsedLimits> ReadQualityLimitsFile(const std::string& path,
                                                    const v1::LoadHerbCatalog& catalog,
                                                    absl::string_view version,
                                                    absl::string_view supersedes) {
-  auto text = ReadFile(path);
+  auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   return ParseQualityLimits(*text, catalog, version, supersedes, BaseName(path));
 }

@@ -78,6 +78,7 @@
 #include "services/domain/identifiers.h"
 #include "services/domain/lineage_indexer.h"
 #include "services/domain/rule_context.h"
+#include "services/domain/signature_algorithm.h"
 #include "services/domain/state_keys.h"
 
 namespace herbtrace::domain {
@@ -264,8 +265,9 @@ absl::Status CheckGenesis(RuleContext& ctx, absl::string_view key_id) {
   }
   bool key_listed = false;
   for (const v1::NewKey& key : rp.initial_keys()) {
-    auto pk = crypto::PublicKey::FromRaw(static_cast<crypto::SignatureAlgorithm>(key.algorithm()),
-                                         key.public_key());
+    auto algorithm = FromProtoAlgorithm(key.algorithm(), "");
+    if (!algorithm.ok()) continue;
+    auto pk = crypto::PublicKey::FromRaw(*algorithm, key.public_key());
     if (pk.ok() && (*pk)->key_id() == key_id) key_listed = true;
   }
   if (!key_listed) {

@@ -27,6 +27,17 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
+// `value` in single quotes, cut to 64 bytes so a hostile long id does not fill a log line.
+std::string Quoted(absl::string_view value) {
+  constexpr size_t kMax = 64;
+  if (value.size() <= kMax) return absl::StrCat("'", value, "'");
+  return absl::StrCat("'", value.substr(0, kMax), "…' (", value.size(), " bytes)");
+}
+
+bool IsLowerHex(char c) {
+  return absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+}
+
 // GB 32100-2015 character set in value order: 0-9 → 0-9, then the letters without I O S V Z.
 constexpr absl::string_view kUsccAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
@@ -52,7 +63,7 @@ char TraceCheckDigit(absl::string_view body) {
 absl::Status ValidateBatchId(absl::string_view batch_id, absl::string_view field) {
   if (batch_id.empty()) return Invalid(field, "required");
   if (batch_id.size() != kBatchIdLength || !AllDigits(batch_id)) {
-    return Invalid(field, absl::StrCat("'", batch_id, "' is not a batch code (25 digits)"));
+    return Invalid(field, absl::StrCat(Quoted(batch_id), " is not a batch code (25 digits)"));
   }
   const char expected = TraceCheckDigit(batch_id.substr(0, kBatchIdLength - 1));
   if (batch_id.back() != expected) {
@@ -89,17 +100,53 @@ BatchIdParts ParseBatchId(absl::string_view batch_id) {
   return parts;
 }
 
+absl::Status ValidateTraceCode(absl::string_view code, absl::string_view field) {
+  if (code.empty()) return Invalid(field, "required");
+  if (!AllDigits(code)) {
+    return Invalid(field, absl::StrCat(Quoted(code), " has characters other than digits"));
+  }
+  if (code.size() != kBatchIdLength && code.size() != kPackageCodeLength &&
+      code.size() != kPackCodeLength) {
+    return Invalid(field, absl::StrCat(Quoted(code), " has ", code.size(),
+                                       " digits; a trace code has 25 (batch), 28 (bag or box) "
+                                       "or 35 (pack)"));
+  }
+  const char expected = TraceCheckDigit(code.substr(0, code.size() - 1));
+  if (code.back() != expected) {
+    return Invalid(field, absl::StrCat("trace code ", code, " has check digit ",
+                                       code.substr(code.size() - 1), ", expected ",
+                                       absl::string_view(&expected, 1)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> BatchIdOfTraceCode(absl::string_view code, absl::string_view field) {
+  if (absl::Status s = ValidateTraceCode(code, field); !s.ok()) return s;
+  if (code.size() == kBatchIdLength) return std::string(code);
+  std::string batch_id(code.substr(0, kBatchIdLength - 1));
+  batch_id.push_back(TraceCheckDigit(batch_id));
+  return batch_id;
+}
+
 absl::Status ValidatePartyId(absl::string_view party_id, absl::string_view field) {
   if (party_id.empty()) return Invalid(field, "required");
   if (party_id.size() != kPartyIdLength || !AllDigits(party_id)) {
-    return Invalid(field, absl::StrCat("'", party_id, "' is not a party id (14 digits)"));
+    return Invalid(field, absl::StrCat(Quoted(party_id), " is not a party id (14 digits)"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateRegionCode(absl::string_view region_code, absl::string_view field) {
   if (region_code.size() != kRegionCodeLength || !AllDigits(region_code)) {
-    return Invalid(field, absl::StrCat("'", region_code, "' is not a region code (6 digits)"));
+    return Invalid(field, absl::StrCat(Quoted(region_code), " is not a region code (6 digits)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRegionCodePrefix(absl::string_view prefix, absl::string_view field) {
+  if (prefix.size() > kRegionCodeLength || !AllDigits(prefix)) {
+    return Invalid(field,
+                   absl::StrCat(Quoted(prefix), " is not a region code prefix (up to 6 digits)"));
   }
   return absl::OkStatus();
 }
@@ -107,7 +154,7 @@ absl::Status ValidateRegionCode(absl::string_view region_code, absl::string_view
 absl::Status ValidateBaseId(absl::string_view base_id, absl::string_view field) {
   if (base_id.empty()) return Invalid(field, "required");
   if (base_id.size() != kBaseIdLength || !AllDigits(base_id)) {
-    return Invalid(field, absl::StrCat("'", base_id, "' is not a base id (18 digits)"));
+    return Invalid(field, absl::StrCat(Quoted(base_id), " is not a base id (18 digits)"));
   }
   if (DigitsValue(base_id.substr(kPartyIdLength)) == 0) {
     return Invalid(field, absl::StrCat("base id ", base_id, " has serial 0000"));
@@ -131,9 +178,8 @@ std::optional<char> UsccCheckCharacter(absl::string_view first17) {
 
 absl::Status ValidateUscc(absl::string_view uscc, absl::string_view field) {
   if (uscc.size() != 18) {
-    return Invalid(field, absl::StrCat("'", uscc,
-                                       "' is not a unified social credit code "
-                                       "(18 characters)"));
+    return Invalid(field, absl::StrCat(Quoted(uscc),
+                                       " is not a unified social credit code (18 characters)"));
   }
   for (size_t i = 0; i < uscc.size(); ++i) {
     if (UsccValue(uscc[i]) < 0) {
@@ -171,20 +217,27 @@ absl::Status ValidateResidentId(absl::string_view id, absl::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateKeyId(absl::string_view key_id, absl::string_view field) {
+  if (key_id.empty()) return Invalid(field, "required");
+  bool ok = key_id.size() == 16;
+  for (size_t i = 0; ok && i < key_id.size(); ++i) ok = IsLowerHex(key_id[i]);
+  if (!ok) {
+    return Invalid(field,
+                   absl::StrCat(Quoted(key_id), " is not a key id (16 lowercase hex characters)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateEventId(absl::string_view event_id, absl::string_view field) {
   if (event_id.empty()) return Invalid(field, "required");
   bool ok = event_id.size() == 36;
   for (size_t i = 0; ok && i < event_id.size(); ++i) {
     const char c = event_id[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      ok = c == '-';
-    } else {
-      ok = absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
-    }
+    ok = (i == 8 || i == 13 || i == 18 || i == 23) ? c == '-' : IsLowerHex(c);
   }
   if (!ok) {
-    return Invalid(
-        field, absl::StrCat("'", event_id, "' is not lowercase hyphenated UUID text (8-4-4-4-12)"));
+    return Invalid(field, absl::StrCat(Quoted(event_id),
+                                       " is not lowercase hyphenated UUID text (8-4-4-4-12)"));
   }
   if (event_id[14] != '4' && event_id[14] != '7') {
     return Invalid(field, absl::StrCat("UUID ", event_id, " is version ", event_id.substr(14, 1),
@@ -204,7 +257,7 @@ absl::Status ValidateHerbCode(absl::string_view code, absl::string_view field) {
          absl::ascii_isdigit(static_cast<unsigned char>(code[i]));
   }
   if (!ok)
-    return Invalid(field, absl::StrCat("'", code, "' is not a herb code ([A-Z][A-Z0-9]{1,31})"));
+    return Invalid(field, absl::StrCat(Quoted(code), " is not a herb code ([A-Z][A-Z0-9]{1,31})"));
   return absl::OkStatus();
 }
 
@@ -215,7 +268,7 @@ absl::Status ValidateAnalyteCode(absl::string_view code, absl::string_view field
     ok = (c >= 'a' && c <= 'z') || absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_';
   }
   if (!ok)
-    return Invalid(field, absl::StrCat("'", code, "' is not an analyte code ([a-z0-9_]{1,64})"));
+    return Invalid(field, absl::StrCat(Quoted(code), " is not an analyte code ([a-z0-9_]{1,64})"));
   return absl::OkStatus();
 }
 
@@ -226,7 +279,8 @@ absl::Status ValidateVersion(absl::string_view version, absl::string_view field)
     ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
   }
   if (!ok)
-    return Invalid(field, absl::StrCat("'", version, "' is not a version ([A-Za-z0-9._-]{1,64})"));
+    return Invalid(field,
+                   absl::StrCat(Quoted(version), " is not a version ([A-Za-z0-9._-]{1,64})"));
   return absl::OkStatus();
 }
 

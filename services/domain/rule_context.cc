@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "crypto/signature.h"
 #include "services/domain/identifiers.h"
+#include "services/domain/signature_algorithm.h"
 #include "services/domain/state_keys.h"
 
 namespace herbtrace::domain::internal {
@@ -337,12 +338,11 @@ absl::Status ValidateGeoPoint(const v1::GeoPoint& p, absl::string_view field) {
 
 absl::StatusOr<v1::SigningKey> CheckNewKey(RuleContext& ctx, const v1::NewKey& key,
                                            absl::string_view owner, absl::string_view field) {
-  if (key.algorithm() != v1::SIGNATURE_ALGORITHM_ED25519 &&
-      key.algorithm() != v1::SIGNATURE_ALGORITHM_SM2) {
+  auto algorithm = FromProtoAlgorithm(key.algorithm(), "");
+  if (!algorithm.ok()) {
     return InvalidArgument(absl::StrCat(field, ".algorithm"), "must be ED25519 or SM2");
   }
-  auto public_key = crypto::PublicKey::FromRaw(
-      static_cast<crypto::SignatureAlgorithm>(key.algorithm()), key.public_key());
+  auto public_key = crypto::PublicKey::FromRaw(*algorithm, key.public_key());
   if (!public_key.ok()) {
     return InvalidArgument(absl::StrCat(field, ".public_key"), public_key.status().message());
   }

@@ -11,6 +11,7 @@
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "crypto/signature.h"
+#include "services/domain/signature_algorithm.h"
 #include "services/domain/state_reader.h"
 #include "services/domain/verified_event.h"
 
@@ -38,18 +39,6 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-absl::StatusOr<crypto::SignatureAlgorithm> AlgorithmOf(v1::SignatureAlgorithm algorithm,
-                                                       absl::string_view field) {
-  switch (algorithm) {
-    case v1::SIGNATURE_ALGORITHM_ED25519:
-      return crypto::SignatureAlgorithm::kEd25519;
-    case v1::SIGNATURE_ALGORITHM_SM2:
-      return crypto::SignatureAlgorithm::kSm2;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(field, ": unknown signature algorithm"));
-  }
-}
-
 // Everything the capture layer checks before an event reaches the sequencer: the payload
 // decodes, the key exists and verifies the bytes exactly as received. Keys are read from the
 // durable registry; the domain rules re-check status and ownership in sequence, so a key revoked
@@ -67,7 +56,7 @@ class EventVerifier {
                                                             absl::string_view field,
                                                             bool* self_signed) const {
     *self_signed = false;
-    auto algo = AlgorithmOf(algorithm, absl::StrCat(field, ".algorithm"));
+    auto algo = domain::FromProtoAlgorithm(algorithm, absl::StrCat(field, ".algorithm"));
     if (!algo.ok()) return algo.status();
     auto registered = state_.Key(key_id);
     if (registered.ok()) {

@@ -23,7 +23,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,6 +40,7 @@
 #include "crypto/signature.h"
 #include "crypto/signed_note.h"
 #include "services/domain/domain_rules.h"
+#include "services/domain/file_io.h"
 #include "services/server/capture_service.h"
 #include "services/server/executor.h"
 #include "services/server/ledger_service.h"
@@ -98,21 +98,13 @@ int Usage(const std::string& message) {
   return 2;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot read"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The log's signing key: DATA/log-key.pem, generated (Ed25519, mode 0600) on the first start.
 absl::StatusOr<std::unique_ptr<crypto::NoteSigner>> LoadOrCreateLogSigner(
     const std::filesystem::path& dir, const std::string& origin) {
   const std::filesystem::path path = dir / "log-key.pem";
   std::unique_ptr<crypto::PrivateKey> key;
   if (std::filesystem::exists(path)) {
-    auto pem = ReadFile(path);
+    auto pem = domain::ReadFileToString(path);
     if (!pem.ok()) return pem.status();
     auto loaded = crypto::PrivateKey::FromPem(*pem);
     if (!loaded.ok()) {
@@ -147,7 +139,7 @@ absl::StatusOr<std::unique_ptr<crypto::NoteSigner>> LoadOrCreateLogSigner(
 }
 
 absl::StatusOr<std::string> BootstrapKeyId(const std::string& path) {
-  auto pem = ReadFile(path);
+  auto pem = domain::ReadFileToString(path);
   if (!pem.ok()) return pem.status();
   auto key = crypto::PublicKey::FromPem(*pem);
   if (!key.ok()) {

@@ -8,7 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "services/server/identifiers.h"
+#include "services/domain/identifiers.h"
 #include "services/server/paging.h"
 #include "services/server/reactors.h"
 #include "services/server/recall_csv.h"
@@ -69,7 +69,7 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
  private:
   // The recall with each scope lot's current state filled in, and the size it reflects.
   absl::StatusOr<v1::RecallView> LoadRecall(const std::string& recall_id) {
-    if (auto s = CheckEventId(recall_id, "recall_id"); !s.ok()) return s;
+    if (auto s = domain::ValidateEventId(recall_id, "recall_id"); !s.ok()) return s;
     auto as_of = source_.Size();
     if (!as_of.ok()) return as_of.status();
     auto view = source_.state().Recall(recall_id);
@@ -99,7 +99,7 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
     }
     std::string batch_id;
     if (!request.batch_id().empty()) {
-      auto id = BatchIdFromTraceCode(request.batch_id(), "batch_id");
+      auto id = domain::BatchIdOfTraceCode(request.batch_id(), "batch_id");
       if (!id.ok()) return id.status();
       batch_id = *std::move(id);
     }

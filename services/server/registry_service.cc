@@ -7,7 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "services/server/identifiers.h"
+#include "services/domain/identifiers.h"
 #include "services/server/paging.h"
 #include "services/server/reactors.h"
 #include "services/server/registry_lookup.h"
@@ -35,7 +35,7 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
                                      const v1::GetPartyRequest* request,
                                      v1::Party* response) override {
     return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
-      if (auto s = CheckPartyId(request->party_id(), "party_id"); !s.ok()) return s;
+      if (auto s = domain::ValidatePartyId(request->party_id(), "party_id"); !s.ok()) return s;
       auto party = source_.state().Party(request->party_id());
       if (!party.ok()) return NotFoundOr(party.status(), "party_id", request->party_id());
       *response = *std::move(party);
@@ -51,7 +51,8 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
                                         const v1::ListPartiesRequest* request,
                                         v1::ListPartiesResponse* response) override {
     return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
-      if (auto s = CheckRegionPrefix(request->region_code_prefix(), "region_code_prefix");
+      if (auto s = domain::ValidateRegionCodePrefix(request->region_code_prefix(),
+                                                    "region_code_prefix");
           !s.ok()) {
         return s;
       }
@@ -87,7 +88,7 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
                                    const v1::GetKeyRequest* request,
                                    v1::SigningKey* response) override {
     return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
-      if (auto s = CheckKeyId(request->key_id(), "key_id"); !s.ok()) return s;
+      if (auto s = domain::ValidateKeyId(request->key_id(), "key_id"); !s.ok()) return s;
       auto key = source_.state().Key(request->key_id());
       if (!key.ok()) return NotFoundOr(key.status(), "key_id", request->key_id());
       *response = *std::move(key);
@@ -99,7 +100,7 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
                                     const v1::GetBaseRequest* request,
                                     v1::PlantingBase* response) override {
     return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
-      if (auto s = CheckBaseId(request->base_id(), "base_id"); !s.ok()) return s;
+      if (auto s = domain::ValidateBaseId(request->base_id(), "base_id"); !s.ok()) return s;
       auto base = source_.state().Base(request->base_id());
       if (!base.ok()) return NotFoundOr(base.status(), "base_id", request->base_id());
       *response = *std::move(base);
@@ -112,12 +113,16 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
                                       v1::ListBasesResponse* response) override {
     return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
       if (!request->owner_party_id().empty()) {
-        if (auto s = CheckPartyId(request->owner_party_id(), "owner_party_id"); !s.ok()) return s;
+        if (auto s = domain::ValidatePartyId(request->owner_party_id(), "owner_party_id");
+            !s.ok()) {
+          return s;
+        }
       }
       if (!request->herb_code().empty()) {
-        if (auto s = CheckHerbCode(request->herb_code(), "herb_code"); !s.ok()) return s;
+        if (auto s = domain::ValidateHerbCode(request->herb_code(), "herb_code"); !s.ok()) return s;
       }
-      if (auto s = CheckRegionPrefix(request->region_code_prefix(), "region_code_prefix");
+      if (auto s = domain::ValidateRegionCodePrefix(request->region_code_prefix(),
+                                                    "region_code_prefix");
           !s.ok()) {
         return s;
       }
@@ -159,7 +164,7 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
                                     const v1::GetHerbRequest* request,
                                     v1::Herb* response) override {
     return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
-      if (auto s = CheckHerbCode(request->code(), "code"); !s.ok()) return s;
+      if (auto s = domain::ValidateHerbCode(request->code(), "code"); !s.ok()) return s;
       auto herb = source_.state().Herb(request->code());
       if (!herb.ok()) {
         if (absl::IsNotFound(herb.status())) {

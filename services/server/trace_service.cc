@@ -9,9 +9,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "services/domain/identifiers.h"
 #include "services/server/event_views.h"
 #include "services/server/checkpoints.h"
-#include "services/server/identifiers.h"
 #include "services/server/lineage_walk.h"
 #include "services/server/reactors.h"
 #include "services/server/registry_lookup.h"
@@ -39,7 +39,7 @@ absl::Status TooManyEntries(absl::string_view what, size_t count, size_t max) {
 
 // Party ids worth listing: a party id has 14 digits (a carrier may be named in free text).
 void AddParty(std::set<std::string>& ids, const std::string& id) {
-  if (CheckPartyId(id, "").ok()) ids.insert(id);
+  if (domain::ValidatePartyId(id, "").ok()) ids.insert(id);
 }
 
 class TraceServiceImpl final : public v1::Trace::CallbackService {
@@ -51,13 +51,9 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
                                      const v1::GetBatchRequest* request,
                                      v1::BatchState* response) override {
     return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
-      auto batch_id = BatchIdFromTraceCode(request->code(), "code");
-      if (!batch_id.ok()) return batch_id.status();
-      auto as_of = source_.Size();
-      if (!as_of.ok()) return as_of.status();
-      auto state = ReadBatch(source_, *batch_id, *as_of);
-      if (!state.ok()) return state.status();
-      *response = *std::move(state);
+      auto batch = ReadRequestedBatch(request->code());
+      if (!batch.ok()) return batch.status();
+      *response = std::move(batch->state);
       return absl::OkStatus();
     });
   }
@@ -86,16 +82,57 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   }
 
  private:
-  absl::Status History(const v1::GetHistoryRequest& request, v1::GetHistoryResponse& response) {
-    auto batch_id = BatchIdFromTraceCode(request.code(), "code");
+  // A request's trace code resolved to its batch, and the batch's state at the log's size then.
+  struct RequestedBatch {
+    std::string batch_id;
+    uint64_t as_of = 0;  // the tree size the state was read at; read other lots at it too
+    v1::BatchState state;
+  };
+
+  absl::StatusOr<RequestedBatch> ReadRequestedBatch(const std::string& code) {
+    auto batch_id = domain::BatchIdOfTraceCode(code, "code");
     if (!batch_id.ok()) return batch_id.status();
     auto as_of = source_.Size();
     if (!as_of.ok()) return as_of.status();
     auto state = ReadBatch(source_, *batch_id, *as_of);
     if (!state.ok()) return state.status();
-    auto seqs = source_.view().BatchHistory(*batch_id);
+    return RequestedBatch{*std::move(batch_id), *as_of, *std::move(state)};
+  }
+
+  // The lineage from `root` along `neighbours`, within the options' bounds; `what` names it in
+  // a ResourceExhausted.
+  absl::StatusOr<LineageWalk> Walk(const RequestedBatch& root, const NeighboursFn& neighbours,
+                                   const std::string& what,
+                                   const std::function<bool()>& cancelled) {
+    const WalkLimits limits{options_.max_lineage_lots, options_.max_lineage_links, what};
+    return WalkLineage(root.batch_id, neighbours, limits, cancelled);
+  }
+
+  // A walked lot's state at the size the root was read at (the root's own state is reused).
+  absl::StatusOr<v1::BatchState> LotState(const WalkedLot& lot, const RequestedBatch& root) {
+    if (lot.depth == 0) return root.state;
+    return ReadBatch(source_, lot.batch_id, root.as_of);
+  }
+
+  // The parties of `ids` without their keys; an id the registry does not know is left out.
+  absl::StatusOr<std::vector<v1::Party>> KnownParties(const std::set<std::string>& ids) {
+    std::vector<v1::Party> parties;
+    for (const std::string& id : ids) {
+      auto party = source_.state().Party(id);
+      if (absl::IsNotFound(party.status())) continue;
+      if (!party.ok()) return party.status();
+      party->clear_keys();
+      parties.push_back(*std::move(party));
+    }
+    return parties;
+  }
+
+  absl::Status History(const v1::GetHistoryRequest& request, v1::GetHistoryResponse& response) {
+    auto batch = ReadRequestedBatch(request.code());
+    if (!batch.ok()) return batch.status();
+    auto seqs = source_.view().BatchHistory(batch->batch_id);
     if (!seqs.ok()) return seqs.status();
-    const std::string what = absl::StrCat("the history of ", *batch_id);
+    const std::string what = absl::StrCat("the history of ", batch->batch_id);
     if (seqs->size() > options_.max_entries) {
       return TooManyEntries(what, seqs->size(), options_.max_entries);
     }
@@ -115,24 +152,19 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
         return s;
       }
     }
-    *response.mutable_state() = *std::move(state);
+    *response.mutable_state() = std::move(batch->state);
     if (tree->checkpoint.has_value()) *response.mutable_checkpoint() = *tree->checkpoint;
     return CheckResponseSize(response, options_.max_response_bytes, what, "");
   }
 
   absl::Status Upstream(const v1::GetUpstreamRequest& request, v1::GetUpstreamResponse& response,
                         const std::function<bool()>& cancelled) {
-    auto batch_id = BatchIdFromTraceCode(request.code(), "code");
-    if (!batch_id.ok()) return batch_id.status();
-    auto as_of = source_.Size();
-    if (!as_of.ok()) return as_of.status();
-    auto root = ReadBatch(source_, *batch_id, *as_of);
+    auto root = ReadRequestedBatch(request.code());
     if (!root.ok()) return root.status();
 
-    const std::string what = absl::StrCat("upstream of ", *batch_id);
-    WalkLimits limits{options_.max_lineage_lots, options_.max_lineage_links, what};
-    auto walk = WalkLineage(
-        *batch_id, [this](const std::string& id) { return source_.state().Parents(id); }, limits,
+    const std::string what = absl::StrCat("upstream of ", root->batch_id);
+    auto walk = Walk(
+        *root, [this](const std::string& id) { return source_.state().Parents(id); }, what,
         cancelled);
     if (!walk.ok()) return walk.status();
 
@@ -146,12 +178,11 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     std::set<std::string> base_ids;
     std::set<std::string> limits_versions;
     absl::flat_hash_map<std::string, uint64_t> created_at;  // lot → seq of its creating entry
-    uint64_t reflected = root->as_of_tree_size();
+    uint64_t reflected = root->state.as_of_tree_size();
 
     for (const WalkedLot& lot : walk->lots) {
       if (cancelled()) return CancelledStatus();
-      absl::StatusOr<v1::BatchState> state =
-          lot.depth == 0 ? *root : ReadBatch(source_, lot.batch_id, *as_of);
+      absl::StatusOr<v1::BatchState> state = LotState(lot, *root);
       if (!state.ok()) return state.status();
       reflected = std::max(reflected, state->as_of_tree_size());
       AddParty(party_ids, state->holder_party_id());
@@ -201,14 +232,8 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       *response.add_edges() = EdgeFromEvent(**logged, parent, child);
     }
 
-    std::vector<v1::Party> parties;
-    for (const std::string& id : party_ids) {
-      auto party = source_.state().Party(id);
-      if (absl::IsNotFound(party.status())) continue;
-      if (!party.ok()) return party.status();
-      party->clear_keys();
-      parties.push_back(*std::move(party));
-    }
+    auto parties = KnownParties(party_ids);
+    if (!parties.ok()) return parties.status();
     for (const std::string& id : base_ids) {
       auto base = source_.state().Base(id);
       if (absl::IsNotFound(base.status())) continue;
@@ -219,7 +244,7 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     }
 
     if (request.include_proofs()) {
-      if (auto s = AddRegistrationEntries(events, parties, limits_versions, needed); !s.ok()) {
+      if (auto s = AddRegistrationEntries(events, *parties, limits_versions, needed); !s.ok()) {
         return s;
       }
       if (needed.size() > options_.max_entries) {
@@ -249,8 +274,8 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       }
     }
 
-    for (v1::Party& party : parties) *response.add_parties() = std::move(party);
-    response.set_batch_id(*batch_id);
+    for (v1::Party& party : *parties) *response.add_parties() = std::move(party);
+    response.set_batch_id(root->batch_id);
     response.set_as_of_tree_size(reflected);
     return CheckResponseSize(response, options_.max_response_bytes, "the upstream response",
                              request.include_proofs()
@@ -303,27 +328,20 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   absl::Status Downstream(const v1::GetDownstreamRequest& request,
                           v1::GetDownstreamResponse& response,
                           const std::function<bool()>& cancelled) {
-    auto batch_id = BatchIdFromTraceCode(request.code(), "code");
-    if (!batch_id.ok()) return batch_id.status();
-    auto as_of = source_.Size();
-    if (!as_of.ok()) return as_of.status();
-    auto root = ReadBatch(source_, *batch_id, *as_of);
+    auto root = ReadRequestedBatch(request.code());
     if (!root.ok()) return root.status();
 
-    const std::string what = absl::StrCat("downstream of ", *batch_id);
-    WalkLimits limits{options_.max_lineage_lots, options_.max_lineage_links, what};
-    auto walk = WalkLineage(
-        *batch_id, [this](const std::string& id) { return source_.state().Children(id); },
-        limits, cancelled);
+    auto walk = Walk(
+        *root, [this](const std::string& id) { return source_.state().Children(id); },
+        absl::StrCat("downstream of ", root->batch_id), cancelled);
     if (!walk.ok()) return walk.status();
 
-    uint64_t reflected = root->as_of_tree_size();
+    uint64_t reflected = root->state.as_of_tree_size();
     uint64_t total = 0;
     std::set<std::string> holders;
     for (const WalkedLot& lot : walk->lots) {
       if (cancelled()) return CancelledStatus();
-      absl::StatusOr<v1::BatchState> state =
-          lot.depth == 0 ? *root : ReadBatch(source_, lot.batch_id, *as_of);
+      absl::StatusOr<v1::BatchState> state = LotState(lot, *root);
       if (!state.ok()) return state.status();
       reflected = std::max(reflected, state->as_of_tree_size());
       total += state->remaining_grams();
@@ -346,14 +364,10 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       if (!logged.ok()) return logged.status();
       *response.add_edges() = EdgeFromEvent(**logged, parent, child);
     }
-    for (const std::string& id : holders) {
-      auto party = source_.state().Party(id);
-      if (absl::IsNotFound(party.status())) continue;
-      if (!party.ok()) return party.status();
-      party->clear_keys();
-      *response.add_parties() = *std::move(party);
-    }
-    response.set_batch_id(*batch_id);
+    auto parties = KnownParties(holders);
+    if (!parties.ok()) return parties.status();
+    for (v1::Party& party : *parties) *response.add_parties() = std::move(party);
+    response.set_batch_id(root->batch_id);
     response.set_total_remaining_grams(total);
     response.set_as_of_tree_size(reflected);
     return CheckResponseSize(response, options_.max_response_bytes, "the downstream response", "");

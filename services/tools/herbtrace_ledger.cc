@@ -11,7 +11,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,7 +32,9 @@
 #include "crypto/signature.h"
 #include "crypto/signed_note.h"
 #include "herbtrace/v1/event.pb.h"
+#include "services/domain/file_io.h"
 #include "services/domain/lineage_indexer.h"
+#include "services/domain/signature_algorithm.h"
 #include "storage/audit.h"
 #include "storage/ledger.h"
 #include "storage/log_config.h"
@@ -71,14 +72,6 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 absl::Status WritePrivateFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot write"));
@@ -104,7 +97,7 @@ struct OpenedLedger {
 
 absl::StatusOr<std::unique_ptr<crypto::NoteSigner>> LoadLogSigner(const std::string& dir,
                                                                    const std::string& origin) {
-  auto pem = ReadFile((std::filesystem::path(dir) / "log-key.pem").string());
+  auto pem = domain::ReadFileToString(std::filesystem::path(dir) / "log-key.pem");
   if (!pem.ok()) return pem.status();
   auto key = crypto::PrivateKey::FromPem(*pem);
   if (!key.ok()) return key.status();
@@ -182,11 +175,11 @@ int Init() {
 }
 
 int Sign() {
-  auto pem = ReadFile(Required(FLAGS_key, "key"));
+  auto pem = domain::ReadFileToString(Required(FLAGS_key, "key"));
   if (!pem.ok()) return Fail(pem.status());
   auto key = crypto::PrivateKey::FromPem(*pem);
   if (!key.ok()) return Fail(key.status());
-  auto text = ReadFile(Required(FLAGS_in, "in"));
+  auto text = domain::ReadFileToString(Required(FLAGS_in, "in"));
   if (!text.ok()) return Fail(text.status());
   const std::string out_path = Required(FLAGS_out, "out");
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
@@ -208,9 +201,7 @@ int Sign() {
     v1::SignedEvent signed_event;
     signed_event.set_payload(payload);
     signed_event.set_key_id((*key)->public_key().key_id());
-    signed_event.set_algorithm((*key)->algorithm() == crypto::SignatureAlgorithm::kSm2
-                                   ? v1::SIGNATURE_ALGORITHM_SM2
-                                   : v1::SIGNATURE_ALGORITHM_ED25519);
+    signed_event.set_algorithm(domain::ToProtoAlgorithm((*key)->algorithm()));
     signed_event.set_signature(*signature);
     if (!google::protobuf::util::SerializeDelimitedToZeroCopyStream(signed_event, &stream)) {
       return absl::InternalError(absl::StrCat(out_path, ": write failed"));
@@ -235,7 +226,7 @@ int Sign() {
 int Append() {
   std::map<std::string, std::unique_ptr<crypto::PublicKey>> trusted;
   for (const std::string& path : absl::GetFlag(FLAGS_trust)) {
-    auto pem = ReadFile(path);
+    auto pem = domain::ReadFileToString(path);
     if (!pem.ok()) return Fail(pem.status());
     auto key = crypto::PublicKey::FromPem(*pem);
     if (!key.ok()) return Fail(key.status());

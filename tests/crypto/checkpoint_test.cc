@@ -33,6 +33,7 @@
 namespace herbtrace::crypto {
 namespace {
 
+using ::herbtrace::testing::HexOrDie;
 using ::herbtrace::testing::IsOk;
 using ::herbtrace::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -67,7 +68,7 @@ constexpr char kGoCosignatureVkey[] =
     "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2";
 
 std::unique_ptr<PrivateKey> SeedKey(absl::string_view hex) {
-  auto key = PrivateKey::FromEd25519Seed(absl::HexStringToBytes(hex));
+  auto key = PrivateKey::FromEd25519Seed(HexOrDie(hex));
   EXPECT_THAT(key, IsOk());
   return key.ok() ? *std::move(key) : nullptr;
 }

@@ -22,14 +22,9 @@ namespace herbtrace::crypto {
 namespace {
 
 using ::herbtrace::testing::IsOk;
-using ::herbtrace::testing::ReadFileOrDie;
+using ::herbtrace::testing::LoadVectors;
 using ::herbtrace::testing::StatusIs;
-using ::herbtrace::testing::TestDataPath;
 using ::testing::HasSubstr;
-
-nlohmann::json Vectors() {
-  return nlohmann::json::parse(ReadFileOrDie(TestDataPath("test-vectors/vectors.json")));
-}
 
 std::unique_ptr<Hasher> MakeHasher(HashAlgorithm algorithm) {
   auto hasher = Hasher::Create(algorithm);
@@ -40,7 +35,7 @@ std::unique_ptr<Hasher> MakeHasher(HashAlgorithm algorithm) {
 TEST(HashTest, Sm3MatchesGbT32905Abc) {
   auto sm3 = MakeHasher(HashAlgorithm::kSm3);
   ASSERT_NE(sm3, nullptr);
-  EXPECT_EQ(ToHex(sm3->Hash("abc")), Vectors()["sm3"]["abc"].get<std::string>());
+  EXPECT_EQ(ToHex(sm3->Hash("abc")), LoadVectors()["sm3"]["abc"].get<std::string>());
 }
 
 TEST(HashTest, Sm3MatchesGbT32905AbcdTimes16) {
@@ -49,7 +44,7 @@ TEST(HashTest, Sm3MatchesGbT32905AbcdTimes16) {
   std::string input;
   for (int i = 0; i < 16; ++i) input += "abcd";
   const std::string hex = ToHex(sm3->Hash(input));
-  const nlohmann::json v = Vectors()["sm3"];
+  const nlohmann::json v = LoadVectors()["sm3"];
   EXPECT_TRUE(absl::StartsWith(hex, v["abcd_x16_prefix"].get<std::string>())) << hex;
   EXPECT_TRUE(absl::EndsWith(hex, v["abcd_x16_suffix"].get<std::string>())) << hex;
 }
@@ -65,7 +60,7 @@ TEST(HashTest, Sha256OfNothingIsTheEmptyTreeRoot) {
   auto sha = MakeHasher(HashAlgorithm::kSha256);
   ASSERT_NE(sha, nullptr);
   EXPECT_EQ(ToHex(sha->Hash("")),
-            Vectors()["merkle_rfc6962_reference_tree"]["root_hashes_hex_by_size"][0]
+            LoadVectors()["merkle_rfc6962_reference_tree"]["root_hashes_hex_by_size"][0]
                 .get<std::string>());
 }
 

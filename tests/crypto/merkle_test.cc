@@ -32,8 +32,10 @@
 namespace herbtrace::crypto {
 namespace {
 
+using ::herbtrace::testing::HexOrDie;
 using ::herbtrace::testing::IsOk;
-using ::herbtrace::testing::ReadFileOrDie;
+using ::herbtrace::testing::LoadVectors;
+using ::herbtrace::testing::ReadJsonOrDie;
 using ::herbtrace::testing::StatusIs;
 using ::herbtrace::testing::TestDataPath;
 using ::testing::HasSubstr;
@@ -147,13 +149,12 @@ class MerkleTest : public ::testing::Test {
 };
 
 TEST_F(MerkleTest, RootsMatchRfc6962ReferenceTree) {
-  const nlohmann::json vectors = nlohmann::json::parse(
-      ReadFileOrDie(TestDataPath("test-vectors/vectors.json")), nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json vectors = LoadVectors();
   ASSERT_FALSE(vectors.is_discarded());
   const nlohmann::json& tree = vectors["merkle_rfc6962_reference_tree"];
   std::vector<Digest> leaves;
   for (const auto& hex : tree["leaf_inputs_hex"]) {
-    leaves.push_back(HashLeaf(hasher_, absl::HexStringToBytes(hex.get<std::string>())));
+    leaves.push_back(HashLeaf(hasher_, HexOrDie(hex.get<std::string>())));
   }
   ASSERT_EQ(leaves.size(), 8u);
   const nlohmann::json& roots = tree["root_hashes_hex_by_size"];
@@ -235,8 +236,7 @@ VectorCounts RunPublishedVectors(
   for (const auto& entry : std::filesystem::recursive_directory_iterator(root / kind)) {
     if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
     const std::string name = std::filesystem::relative(entry.path(), root).generic_string();
-    const nlohmann::json c =
-        nlohmann::json::parse(ReadFileOrDie(entry.path()), nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json c = ReadJsonOrDie(entry.path());
     if (c.is_discarded() || !c.contains("wantErr")) {
       ADD_FAILURE() << name << ": not a test case";
       continue;

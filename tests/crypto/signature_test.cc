@@ -18,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -30,10 +29,10 @@
 namespace herbtrace::crypto {
 namespace {
 
+using ::herbtrace::testing::HexOrDie;
 using ::herbtrace::testing::IsOk;
-using ::herbtrace::testing::ReadFileOrDie;
+using ::herbtrace::testing::LoadVectors;
 using ::herbtrace::testing::StatusIs;
-using ::herbtrace::testing::TestDataPath;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -72,14 +71,6 @@ constexpr char kSm2CurveParams[] =
     "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7"
     "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0";
 
-nlohmann::json Vectors() {
-  return nlohmann::json::parse(ReadFileOrDie(TestDataPath("test-vectors/vectors.json")));
-}
-
-std::string Unhex(const nlohmann::json& j) {
-  return absl::HexStringToBytes(absl::AsciiStrToLower(j.get<std::string>()));
-}
-
 std::string FlipBit(std::string s, size_t byte, int bit = 0) {
   s[byte] = static_cast<char>(s[byte] ^ (1 << bit));
   return s;
@@ -91,38 +82,40 @@ std::string Sm2Digest(absl::string_view id, const PublicKey& key, absl::string_v
   EXPECT_THAT(sm3, IsOk());
   const uint16_t entl = static_cast<uint16_t>(id.size() * 8);
   std::string z_input{static_cast<char>(entl >> 8), static_cast<char>(entl & 0xff)};
-  absl::StrAppend(&z_input, id, absl::HexStringToBytes(absl::AsciiStrToLower(kSm2CurveParams)),
-                  key.raw().substr(1));
+  absl::StrAppend(&z_input, id, HexOrDie(kSm2CurveParams), key.raw().substr(1));
   const Digest z = (*sm3)->Hash(z_input);
   return std::string(AsBytes((*sm3)->Hash(absl::StrCat(AsBytes(z), message))));
 }
 
 TEST(SignatureTest, Ed25519MatchesRfc8032Test2) {
-  const nlohmann::json v = Vectors()["ed25519_rfc8032_test2"];
-  HT_ASSERT_OK_AND_ASSIGN(auto key, PrivateKey::FromEd25519Seed(Unhex(v["secret_key_hex"])));
+  const nlohmann::json v = LoadVectors()["ed25519_rfc8032_test2"];
+  const std::string seed = HexOrDie(v["secret_key_hex"].get<std::string>());
+  const std::string raw_public_key = HexOrDie(v["public_key_hex"].get<std::string>());
+  const std::string message = HexOrDie(v["message_hex"].get<std::string>());
+  const std::string want_signature = HexOrDie(v["signature_hex"].get<std::string>());
+  HT_ASSERT_OK_AND_ASSIGN(auto key, PrivateKey::FromEd25519Seed(seed));
   EXPECT_EQ(key->algorithm(), SignatureAlgorithm::kEd25519);
-  EXPECT_EQ(key->public_key().raw(), Unhex(v["public_key_hex"]));
-  const std::string message = Unhex(v["message_hex"]);
+  EXPECT_EQ(key->public_key().raw(), raw_public_key);
   HT_ASSERT_OK_AND_ASSIGN(std::string signature, key->Sign(message));
   EXPECT_EQ(absl::BytesToHexString(signature), v["signature_hex"].get<std::string>());
 
-  HT_ASSERT_OK_AND_ASSIGN(auto public_key, PublicKey::FromRaw(SignatureAlgorithm::kEd25519,
-                                                              Unhex(v["public_key_hex"])));
-  EXPECT_THAT(public_key->Verify(message, Unhex(v["signature_hex"])), IsOk());
-  EXPECT_THAT(public_key->Verify("\x73", Unhex(v["signature_hex"])),
+  HT_ASSERT_OK_AND_ASSIGN(auto public_key,
+                          PublicKey::FromRaw(SignatureAlgorithm::kEd25519, raw_public_key));
+  EXPECT_THAT(public_key->Verify(message, want_signature), IsOk());
+  EXPECT_THAT(public_key->Verify("\x73", want_signature),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("does not verify")));
 }
 
 TEST(SignatureTest, Sm2VerifiesOpenSslDigestVectors) {
-  const nlohmann::json v = Vectors()["sm2_openssl_evp_verify"];
+  const nlohmann::json v = LoadVectors()["sm2_openssl_evp_verify"];
   HT_ASSERT_OK_AND_ASSIGN(auto key,
                           PrivateKey::FromPem(v["private_key_pem"].get<std::string>()));
   ASSERT_EQ(key->algorithm(), SignatureAlgorithm::kSm2);
   const PublicKey& public_key = key->public_key();
   ASSERT_EQ(v["cases"].size(), 2u);
   for (const nlohmann::json& c : v["cases"]) {
-    const std::string digest = Unhex(c["digest_hex"]);
-    const std::string signature = Unhex(c["signature_der_hex"]);
+    const std::string digest = HexOrDie(c["digest_hex"].get<std::string>());
+    const std::string signature = HexOrDie(c["signature_der_hex"].get<std::string>());
     EXPECT_THAT(public_key.VerifyDigest(digest, signature), IsOk());
     // Last byte of s: still strict DER, so the failure is the signature's, not the encoding's.
     EXPECT_THAT(public_key.VerifyDigest(digest, FlipBit(signature, signature.size() - 1)),
@@ -133,11 +126,11 @@ TEST(SignatureTest, Sm2VerifiesOpenSslDigestVectors) {
 }
 
 TEST(SignatureTest, VerifyDigestChecksItsInputs) {
-  const nlohmann::json v = Vectors()["sm2_openssl_evp_verify"];
+  const nlohmann::json v = LoadVectors()["sm2_openssl_evp_verify"];
   HT_ASSERT_OK_AND_ASSIGN(auto key,
                           PrivateKey::FromPem(v["private_key_pem"].get<std::string>()));
-  const std::string digest = Unhex(v["cases"][0]["digest_hex"]);
-  const std::string signature = Unhex(v["cases"][0]["signature_der_hex"]);
+  const std::string digest = HexOrDie(v["cases"][0]["digest_hex"].get<std::string>());
+  const std::string signature = HexOrDie(v["cases"][0]["signature_der_hex"].get<std::string>());
   EXPECT_THAT(key->public_key().VerifyDigest(digest.substr(1), signature),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")));
   EXPECT_THAT(key->public_key().VerifyDigest(digest, signature + "x"),
@@ -161,7 +154,7 @@ TEST(SignatureTest, Sm2SignsWithTheStandardDistinguishingId) {
 }
 
 TEST(SignatureTest, Sm2VerifyUsesTheStandardDistinguishingId) {
-  const nlohmann::json v = Vectors()["sm2_openssl_evp_verify"];
+  const nlohmann::json v = LoadVectors()["sm2_openssl_evp_verify"];
   HT_ASSERT_OK_AND_ASSIGN(auto key,
                           PrivateKey::FromPem(v["private_key_pem"].get<std::string>()));
   // A signature over e computed with the standard id verifies as a signature of the message.

@@ -27,9 +27,8 @@ namespace herbtrace::crypto {
 namespace {
 
 using ::herbtrace::testing::IsOk;
-using ::herbtrace::testing::ReadFileOrDie;
+using ::herbtrace::testing::LoadVectors;
 using ::herbtrace::testing::StatusIs;
-using ::herbtrace::testing::TestDataPath;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -45,8 +44,7 @@ struct Example {
 };
 
 Example C2spExample() {
-  nlohmann::json v = nlohmann::json::parse(
-      ReadFileOrDie(TestDataPath("test-vectors/vectors.json")))["signed_note_example"];
+  const nlohmann::json v = LoadVectors()["signed_note_example"];
   return {v["verifier_key"].get<std::string>(), v["note"].get<std::string>()};
 }
 

@@ -18,6 +18,7 @@
 #include "services/cli/event_builder.h"
 #include "services/cli/trace_code.h"
 #include "services/domain/event_batches.h"
+#include "services/domain/signature_algorithm.h"
 #include "tests/test_util.h"
 
 namespace herbtrace::cli {
@@ -74,7 +75,7 @@ class LogBuilder {
         bundle->add_proof(std::string(crypto::AsBytes(h)));
       }
       bundle->set_key_id(key.public_key().key_id());
-      bundle->set_algorithm(ToProto(key.algorithm()));
+      bundle->set_algorithm(domain::ToProtoAlgorithm(key.algorithm()));
       bundle->set_root_signature(signature);
       Commit(std::move(entry), tamper);
     }
@@ -118,7 +119,7 @@ class LogBuilder {
     entry.set_event_id(event.event_id());
     entry.mutable_signed_event()->set_payload(event.SerializeAsString());
     entry.mutable_signed_event()->set_key_id(key.public_key().key_id());
-    entry.mutable_signed_event()->set_algorithm(ToProto(key.algorithm()));
+    entry.mutable_signed_event()->set_algorithm(domain::ToProtoAlgorithm(key.algorithm()));
     for (const std::string& id : domain::TouchedBatchIds(event)) {
       v1::BatchLink* link = entry.add_batch_prev();
       link->set_batch_id(id);
@@ -266,7 +267,7 @@ class ProvenanceCheckTest : public ::testing::Test {
     v1::SigningKey out;
     out.set_key_id(key.public_key().key_id());
     out.set_party_id(std::string(party));
-    out.set_algorithm(ToProto(key.algorithm()));
+    out.set_algorithm(domain::ToProtoAlgorithm(key.algorithm()));
     out.set_public_key(key.public_key().raw());
     out.set_status(v1::KEY_STATUS_ACTIVE);
     out.set_registered_seq(registered_seq);

@@ -1,9 +1,10 @@
-// Trace codes (ids.proto's examples) and exact unit parsing.
+// New batch codes, dates typed on the command line, and exact unit parsing.
 #include "services/cli/units.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/cli/trace_code.h"
+#include "services/domain/identifiers.h"
 #include "tests/test_util.h"
 
 namespace herbtrace::cli {
@@ -31,29 +32,6 @@ v1::Date MakeDate(int y, int m, int d) {
   return out;
 }
 
-TEST(TraceCode, CheckDigitMatchesTheProtoExamples) {
-  EXPECT_EQ(TraceCheckDigit("113068300000001240915001"), '9');
-  EXPECT_THAT(ValidateTraceCode("1130683000000012409150019", "code"), IsOk());
-  EXPECT_THAT(ValidateTraceCode("1130683000000012409150010018", "code"), IsOk());
-  EXPECT_THAT(ValidateTraceCode("11306830000000124091500100100000015", "code"), IsOk());
-}
-
-TEST(TraceCode, RejectsWrongCheckDigitLengthAndCharacters) {
-  EXPECT_THAT(ValidateTraceCode("1130683000000012409150018", "--batch"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("expected 9")));
-  EXPECT_THAT(ValidateTraceCode("113068300000001240915001", "--batch"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("24 characters")));
-  EXPECT_THAT(ValidateTraceCode("113068300000001240915001X", "--batch"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not all digits")));
-}
-
-TEST(TraceCode, PackageCodesResolveToTheirBatchOffline) {
-  EXPECT_THAT(BatchIdOfCode("1130683000000012409150010018", "code"),
-              HoldsValue(std::string("1130683000000012409150019")));
-  EXPECT_THAT(BatchIdOfCode("11306830000000124091500100100000015", "code"),
-              HoldsValue(std::string("1130683000000012409150019")));
-}
-
 TEST(TraceCode, MakesTheExampleBatchCode) {
   EXPECT_THAT(MakeBatchCode(1, "13068300000001", MakeDate(2024, 9, 15), 1),
               HoldsValue(std::string("1130683000000012409150019")));
@@ -63,18 +41,28 @@ TEST(TraceCode, MakesTheExampleBatchCode) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("14 digits")));
   EXPECT_THAT(MakeBatchCode(1, "13068300000001", MakeDate(2024, 9, 15), 1000),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MakeBatchCode(1, "13068300000001", MakeDate(2023, 2, 29), 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("date: ")));
 }
 
-TEST(TraceCode, ChinaDateIsUtcPlusEight) {
-  // 2024-09-14T16:30:00Z is already the 15th in Anguo.
-  const v1::Date d = ChinaDate(absl::FromUnixSeconds(1726331400));
-  EXPECT_EQ(FormatDate(d), "2024-09-15");
+TEST(TraceCode, MadeCodesPassTheServersCheck) {
+  HT_ASSERT_OK_AND_ASSIGN(std::string code,
+                          MakeBatchCode(2, "13068300000001", MakeDate(2025, 12, 31), 999));
+  EXPECT_THAT(domain::ValidateBatchId(code, "batch_id"), IsOk());
+  const domain::BatchIdParts parts = domain::ParseBatchId(code);
+  EXPECT_EQ(parts.node_type, 2);
+  EXPECT_EQ(parts.company, "13068300000001");
+  EXPECT_EQ(domain::FormatDate(parts.date), "2025-12-31");
+  EXPECT_EQ(parts.sequence, 999);
 }
 
 TEST(TraceCode, ParsesOnlyRealDates) {
   EXPECT_THAT(ParseDate("2024-02-29", "--date"), IsOk());
   EXPECT_THAT(ParseDate("2023-02-29", "--date"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseDate("2024-9-15", "--date"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseDate("2024-+9-15", "--date"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseDate("2024-13-01", "--date"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--date: ")));
 }
 
 TEST(Units, GramsInEveryWayPeopleWriteThem) {
@@ -95,6 +83,19 @@ TEST(Units, GramsNeverRound) {
   EXPECT_THAT(ParseGrams("-5", "--grams"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ParseGrams("99999999999999999999", "--grams"),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(Units, BatchQuantitiesNameABatchCode) {
+  HT_ASSERT_OK_AND_ASSIGN(v1::BatchQuantity q,
+                          ParseBatchQuantity("1130683000000012409150019:12.5kg", "--input"));
+  EXPECT_EQ(q.batch_id(), "1130683000000012409150019");
+  EXPECT_EQ(q.grams(), 12500u);
+  EXPECT_THAT(ParseBatchQuantity("1130683000000012409150018:1kg", "--input"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("check digit")));
+  EXPECT_THAT(ParseBatchQuantity("1130683000000012409150010018:1kg", "--input"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("25 digits")));
+  EXPECT_THAT(ParseBatchQuantity("1130683000000012409150019", "--input"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BATCH:GRAMS")));
 }
 
 TEST(Units, LabValuesBecomeNanogramsPerKilogram) {

@@ -5,6 +5,7 @@
 #ifndef HERBTRACE_TESTS_SERVICES_DOMAIN_DOMAIN_HARNESS_H_
 #define HERBTRACE_TESTS_SERVICES_DOMAIN_DOMAIN_HARNESS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -17,6 +18,9 @@
 #include "absl/time/time.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
+#include <grpcpp/grpcpp.h>
+
+#include "herbtrace/v1/capture.grpc.pb.h"
 #include "herbtrace/v1/event.pb.h"
 #include "services/domain/domain_rules.h"
 #include "services/domain/identifiers.h"
@@ -142,7 +146,29 @@ class DomainHarness {
   absl::StatusOr<v1::Receipt> Submit(const v1::Event& event, const Actor& signer,
                                      std::vector<v1::Opening> openings = {},
                                      bool self_signed = false) {
+    if (capture_ != nullptr) return SubmitOverGrpc(event, signer, std::move(openings));
     return ledger_->Append(Request(event, signer, std::move(openings), self_signed));
+  }
+
+  // From now on Submit sends each event as a client would: the signed bytes and openings over a
+  // real gRPC channel to a Capture service on this ledger, which verifies the signature itself
+  // (self-signed genesis included) and maps the rules' status to the gRPC status. Not owned.
+  void RouteThroughCapture(v1::Capture::Stub* capture) { capture_ = capture; }
+
+  absl::StatusOr<v1::Receipt> SubmitOverGrpc(const v1::Event& event, const Actor& signer,
+                                             std::vector<v1::Opening> openings) {
+    v1::SubmitRequest request;
+    *request.mutable_signed_event() = Request(event, signer).signed_event;
+    for (v1::Opening& o : openings) *request.add_openings() = std::move(o);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::SubmitResponse response;
+    const grpc::Status status = capture_->Submit(&context, request, &response);
+    if (!status.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          status.error_message());
+    }
+    return response.receipt();
   }
 
   // A NewKey for `key` owned by `owner`, with its proof of possession.
@@ -202,6 +228,7 @@ class DomainHarness {
   std::shared_ptr<crypto::PrivateKey> operator_key_;
   std::unique_ptr<domain::DomainRules> rules_;
   std::unique_ptr<storage::Ledger> ledger_;
+  v1::Capture::Stub* capture_ = nullptr;
   std::unique_ptr<domain::StateReader> reader_;
   std::mt19937_64 rng_{20240915};
 };

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/domain/catalog_files.h"
 #include "services/domain/event_batches.h"
+#include "services/server/capture_service.h"
 #include "storage/key_codec.h"
 #include "tests/services/domain/domain_harness.h"
 
@@ -41,9 +42,13 @@ std::string SourcePath(absl::string_view relative) {
 
 Actor MakeActor(absl::string_view party_id) { return Actor{std::string(party_id), NewKey()}; }
 
-class DomainRulesTest : public ::testing::Test {
+// Every test runs twice: events handed to the ledger as the capture layer does, and events sent
+// as a client does, over a real gRPC channel to the Capture service (param true), so each rule's
+// rejection is also checked for its exact gRPC status and that nothing changed.
+class DomainRulesTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    if (GetParam()) StartCapture();
     op_ = Actor{"13068300000001", h_.operator_key()};
     Genesis();
     Register(op_, regulator_, {v1::PARTY_ROLE_REGULATOR}, "安国市市场监督管理局");
@@ -58,6 +63,29 @@ class DomainRulesTest : public ::testing::Test {
     RegisterBase(grower_, base_id_, {"HUANGQI", "SHANYAO"});
     RegisterBase(grower2_, base2_id_, {"HUANGQI"});
   }
+
+  void StartCapture() {
+    server::CaptureOptions options;
+    options.bootstrap_key_id = h_.operator_key()->public_key().key_id();
+    capture_service_ = server::NewCaptureService(h_.ledger(), options);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(capture_service_.get());
+    capture_server_ = builder.BuildAndStart();
+    ASSERT_NE(capture_server_, nullptr);
+    capture_stub_ = v1::Capture::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    h_.RouteThroughCapture(capture_stub_.get());
+  }
+
+  void TearDown() override {
+    if (capture_server_ != nullptr) capture_server_->Shutdown();
+  }
+
+  std::unique_ptr<v1::Capture::CallbackService> capture_service_;
+  std::unique_ptr<grpc::Server> capture_server_;
+  std::unique_ptr<v1::Capture::Stub> capture_stub_;
 
   // ── event builders ──
   v1::Receipt Ok(const v1::Event& event, const Actor& signer,
@@ -336,7 +364,7 @@ class DomainRulesTest : public ::testing::Test {
 
 // ── Genesis and registrations ────────────────────────────────────────────────────────────────
 
-TEST_F(DomainRulesTest, GenesisAndRegistrationsBuildTheRegistry) {
+TEST_P(DomainRulesTest, GenesisAndRegistrationsBuildTheRegistry) {
   auto op = h_.reader().Party(op_.party_id);
   ASSERT_THAT(op, IsOk());
   EXPECT_EQ(op->registered_by(), op_.party_id);
@@ -369,7 +397,7 @@ TEST_F(DomainRulesTest, GenesisAndRegistrationsBuildTheRegistry) {
   EXPECT_EQ(bases->size(), 1u);
 }
 
-TEST_F(DomainRulesTest, GenesisIsAcceptedOnlyOnAnEmptyRegistry) {
+TEST_P(DomainRulesTest, GenesisIsAcceptedOnlyOnAnEmptyRegistry) {
   Actor other = MakeActor("13068300000099");
   v1::Event e = RegisterPartyEvent(other, other, {v1::PARTY_ROLE_MARKET_OPERATOR}, "冒名者");
   const uint64_t size = h_.ledger().size();
@@ -406,7 +434,7 @@ TEST(DomainGenesisTest, SelfSignedGenesisNeedsTheBootstrapKey) {
   EXPECT_EQ(h.ledger().size(), 0u);
 }
 
-TEST_F(DomainRulesTest, OnlyRegistrarsRegisterPartiesAndOnlyRegulatorsGrantRegulator) {
+TEST_P(DomainRulesTest, OnlyRegistrarsRegisterPartiesAndOnlyRegulatorsGrantRegulator) {
   Actor newcomer = MakeActor("13068300000061");
   ExpectRejected(RegisterPartyEvent(grower_, newcomer, {v1::PARTY_ROLE_GROWER}, "x"), grower_,
                  absl::StatusCode::kPermissionDenied, "party_id");
@@ -416,7 +444,7 @@ TEST_F(DomainRulesTest, OnlyRegistrarsRegisterPartiesAndOnlyRegulatorsGrantRegul
   Register(regulator_, newcomer, {v1::PARTY_ROLE_REGULATOR}, "省药监局");
 }
 
-TEST_F(DomainRulesTest, RegisterPartyChecksIdsAndTheUsccCheckCharacter) {
+TEST_P(DomainRulesTest, RegisterPartyChecksIdsAndTheUsccCheckCharacter) {
   Actor newcomer = MakeActor("13068300000061");
   v1::Event e = RegisterPartyEvent(op_, newcomer, {v1::PARTY_ROLE_TRADER}, "x");
   std::string uscc = e.register_party().uscc();
@@ -442,7 +470,7 @@ TEST_F(DomainRulesTest, RegisterPartyChecksIdsAndTheUsccCheckCharacter) {
                  "register_party.initial_keys[0].public_key");
 }
 
-TEST_F(DomainRulesTest, NaturalPersonNeedsAnOpenedIdentityCommitment) {
+TEST_P(DomainRulesTest, NaturalPersonNeedsAnOpenedIdentityCommitment) {
   Actor farmer = MakeActor("13068300000071");
   v1::Event e = RegisterPartyEvent(op_, farmer, {v1::PARTY_ROLE_GROWER}, "张三");
   e.mutable_register_party()->clear_uscc();
@@ -459,7 +487,7 @@ TEST_F(DomainRulesTest, NaturalPersonNeedsAnOpenedIdentityCommitment) {
   EXPECT_TRUE(party->natural_person());
 }
 
-TEST_F(DomainRulesTest, PartyRegistersItsOwnKeysAndRevokedKeysStopSigning) {
+TEST_P(DomainRulesTest, PartyRegistersItsOwnKeysAndRevokedKeysStopSigning) {
   std::shared_ptr<crypto::PrivateKey> second = NewKey();
   v1::Event add = h_.NewEvent(grower_);
   add.mutable_register_key()->set_party_id(grower_.party_id);
@@ -499,7 +527,7 @@ TEST_F(DomainRulesTest, PartyRegistersItsOwnKeysAndRevokedKeysStopSigning) {
   ExpectRejected(again, grower_new, absl::StatusCode::kFailedPrecondition, "revoke_key.key_id");
 }
 
-TEST_F(DomainRulesTest, RegisterBaseOnlyForOwnBasesAndCatalogHerbs) {
+TEST_P(DomainRulesTest, RegisterBaseOnlyForOwnBasesAndCatalogHerbs) {
   v1::Event e = h_.NewEvent(grower_);
   e.mutable_register_base()->set_base_id(base2_id_);  // the other grower's id prefix
   e.mutable_register_base()->set_name("x");
@@ -516,7 +544,7 @@ TEST_F(DomainRulesTest, RegisterBaseOnlyForOwnBasesAndCatalogHerbs) {
   Ok(e, grower_);
 }
 
-TEST_F(DomainRulesTest, CatalogAndLimitsAreNewVersionsNeverEdits) {
+TEST_P(DomainRulesTest, CatalogAndLimitsAreNewVersionsNeverEdits) {
   auto catalog = ReadHerbCatalogFile(SourcePath("catalog/herbs.csv"), kCatalogVersion);
   ASSERT_THAT(catalog, IsOk());
   v1::Event same = h_.NewEvent(op_);
@@ -558,7 +586,7 @@ TEST_F(DomainRulesTest, CatalogAndLimitsAreNewVersionsNeverEdits) {
 
 // ── The huangqi chain ────────────────────────────────────────────────────────────────────────
 
-TEST_F(DomainRulesTest, HuangqiChainFromHarvestToClosedRecall) {
+TEST_P(DomainRulesTest, HuangqiChainFromHarvestToClosedRecall) {
   // Harvest at the grower's base, dried at the yard: 100 kg fresh → 30 kg dry.
   const std::string harvest = Harvest(100'000);
   const std::string dried = Process(grower_, 1, harvest, 100'000, 30'000);
@@ -733,7 +761,7 @@ TEST_F(DomainRulesTest, HuangqiChainFromHarvestToClosedRecall) {
   EXPECT_EQ((*recalls)[0].status(), v1::RECALL_STATUS_CLOSED);
 }
 
-TEST_F(DomainRulesTest, So2OverrideOf400AppliesToShanyaoOnly) {
+TEST_P(DomainRulesTest, So2OverrideOf400AppliesToShanyaoOnly) {
   const std::string shanyao = NextBatchId(grower_, 1);
   Ok(HarvestEvent(grower_, shanyao, 50'000, base_id_, "SHANYAO"), grower_);
   Ok(So2TestEvent(shanyao, 300), lab_);  // ≤ 400 for 山药
@@ -744,7 +772,7 @@ TEST_F(DomainRulesTest, So2OverrideOf400AppliesToShanyaoOnly) {
   EXPECT_EQ(Batch(huangqi).status(), v1::BATCH_STATUS_HELD);
 }
 
-TEST_F(DomainRulesTest, ReleaseHoldLiftsTheHoldDownstream) {
+TEST_P(DomainRulesTest, ReleaseHoldLiftsTheHoldDownstream) {
   const std::string harvest = Harvest(10'000);
   const std::string dried = Process(grower_, 1, harvest, 10'000, 4'000);
   Ok(So2TestEvent(harvest, 200), lab_);
@@ -763,7 +791,7 @@ TEST_F(DomainRulesTest, ReleaseHoldLiftsTheHoldDownstream) {
   EXPECT_EQ(Batch(dried).holds_size(), 0);
 }
 
-TEST_F(DomainRulesTest, DispenseClosesTheLotAtZero) {
+TEST_P(DomainRulesTest, DispenseClosesTheLotAtZero) {
   const std::string dried = DriedLotAtTrader();
   const std::string ship = Ship(trader_, pharmacy_, dried, 30'000);
   Receive(pharmacy_, ship, dried, 30'000);
@@ -784,7 +812,7 @@ TEST_F(DomainRulesTest, DispenseClosesTheLotAtZero) {
   EXPECT_EQ(Batch(dried).remaining_grams(), 0u);
 }
 
-TEST_F(DomainRulesTest, MergeAndTransformKeepMassBalanceAndLineage) {
+TEST_P(DomainRulesTest, MergeAndTransformKeepMassBalanceAndLineage) {
   const std::string a = Harvest(5'000);
   const std::string b = Harvest(7'000);
   const std::string merged = NextBatchId(grower_, 1);
@@ -820,7 +848,7 @@ TEST_F(DomainRulesTest, MergeAndTransformKeepMassBalanceAndLineage) {
   EXPECT_THAT(Batch(grade2).origin_batch_ids(), UnorderedElementsAre(a, b));
 }
 
-TEST_F(DomainRulesTest, WarehouseBooksLotsInSignsReadingsAndTheHolderTakesThemOut) {
+TEST_P(DomainRulesTest, WarehouseBooksLotsInSignsReadingsAndTheHolderTakesThemOut) {
   Actor warehouse = MakeActor("13068300000081");
   Register(op_, warehouse, {v1::PARTY_ROLE_WAREHOUSE}, "安国市某仓储公司");
   const std::string lot = Harvest(10'000);
@@ -854,7 +882,7 @@ TEST_F(DomainRulesTest, WarehouseBooksLotsInSignsReadingsAndTheHolderTakesThemOu
                  absl::StatusCode::kFailedPrecondition, "store.batch_ids[0]");
 }
 
-TEST_F(DomainRulesTest, RecallAckOnlyForLotsInTheScope) {
+TEST_P(DomainRulesTest, RecallAckOnlyForLotsInTheScope) {
   const std::string in_scope = Harvest(1'000);
   const std::string outside = Harvest(1'000);
   v1::Event recall = RecallEvent(in_scope);
@@ -873,13 +901,13 @@ TEST_F(DomainRulesTest, RecallAckOnlyForLotsInTheScope) {
 
 // ── Rejections: one per rule ─────────────────────────────────────────────────────────────────
 
-TEST_F(DomainRulesTest, RejectsEventForAnotherLog) {
+TEST_P(DomainRulesTest, RejectsEventForAnotherLog) {
   v1::Event e = HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_);
   e.set_log_origin("other.herbtrace.example/log");
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "log_origin");
 }
 
-TEST_F(DomainRulesTest, RejectsOccurredAtBeyondTheSkewOrBefore2000) {
+TEST_P(DomainRulesTest, RejectsOccurredAtBeyondTheSkewOrBefore2000) {
   v1::Event e = HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_);
   e.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(h_.clock().Now() + absl::Minutes(6)));
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
@@ -893,7 +921,7 @@ TEST_F(DomainRulesTest, RejectsOccurredAtBeyondTheSkewOrBefore2000) {
   Ok(e, grower_);
 }
 
-TEST_F(DomainRulesTest, RejectsMalformedEventIdAndMissingKind) {
+TEST_P(DomainRulesTest, RejectsMalformedEventIdAndMissingKind) {
   v1::Event e = HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_);
   e.set_event_id("not-a-uuid");
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "event_id");
@@ -901,18 +929,18 @@ TEST_F(DomainRulesTest, RejectsMalformedEventIdAndMissingKind) {
   ExpectRejected(empty, grower_, absl::StatusCode::kInvalidArgument, "kind");
 }
 
-TEST_F(DomainRulesTest, RejectsKeyOfAnotherParty) {
+TEST_P(DomainRulesTest, RejectsKeyOfAnotherParty) {
   v1::Event e = HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_);
   ExpectRejected(e, trader_, absl::StatusCode::kPermissionDenied, "signed_event.key_id");
 }
 
-TEST_F(DomainRulesTest, RejectsUnregisteredKey) {
+TEST_P(DomainRulesTest, RejectsUnregisteredKey) {
   Actor impostor{grower_.party_id, NewKey()};
   ExpectRejected(HarvestEvent(impostor, NextBatchId(grower_, 1), 1'000, base_id_), impostor,
                  absl::StatusCode::kUnauthenticated, "signed_event.key_id");
 }
 
-TEST_F(DomainRulesTest, RejectsKindTheRolesDoNotAllow) {
+TEST_P(DomainRulesTest, RejectsKindTheRolesDoNotAllow) {
   // A trader cannot harvest, a grower cannot test, a lab cannot recall.
   ExpectRejected(HarvestEvent(trader_, NextBatchId(trader_, 1), 1'000, base_id_), trader_,
                  absl::StatusCode::kPermissionDenied, "party_id");
@@ -925,7 +953,7 @@ TEST_F(DomainRulesTest, RejectsKindTheRolesDoNotAllow) {
   ExpectRejected(recall, lab_, absl::StatusCode::kPermissionDenied, "party_id");
 }
 
-TEST_F(DomainRulesTest, RejectsSuspendedParty) {
+TEST_P(DomainRulesTest, RejectsSuspendedParty) {
   v1::Event suspend = RegisterPartyEvent(op_, grower_, {v1::PARTY_ROLE_GROWER}, "停业");
   suspend.mutable_register_party()->clear_initial_keys();
   suspend.mutable_register_party()->set_status(v1::PARTY_STATUS_SUSPENDED);
@@ -934,7 +962,7 @@ TEST_F(DomainRulesTest, RejectsSuspendedParty) {
                  absl::StatusCode::kPermissionDenied, "party_id");
 }
 
-TEST_F(DomainRulesTest, RejectsActingOnALotItDoesNotHold) {
+TEST_P(DomainRulesTest, RejectsActingOnALotItDoesNotHold) {
   const std::string dried = DriedLotAtTrader();
   ExpectRejected(SplitEvent(maker_a_, dried, {{NextBatchId(maker_a_, 2), 1'000}}), maker_a_,
                  absl::StatusCode::kPermissionDenied, "split.input_batch_id");
@@ -942,7 +970,7 @@ TEST_F(DomainRulesTest, RejectsActingOnALotItDoesNotHold) {
                  absl::StatusCode::kPermissionDenied, "ship.batches[0].batch_id");
 }
 
-TEST_F(DomainRulesTest, RejectsMovingAHeldLot) {
+TEST_P(DomainRulesTest, RejectsMovingAHeldLot) {
   const std::string lot = Harvest(10'000);
   Ok(So2TestEvent(lot, 151), lab_);
   ExpectRejected(ShipEvent(grower_, trader_, lot, 10'000), grower_,
@@ -951,7 +979,7 @@ TEST_F(DomainRulesTest, RejectsMovingAHeldLot) {
                  absl::StatusCode::kFailedPrecondition, "process.input.batch_id");
 }
 
-TEST_F(DomainRulesTest, RejectsMovingARecalledLot) {
+TEST_P(DomainRulesTest, RejectsMovingARecalledLot) {
   const std::string lot = Harvest(10'000);
   Ok(RecallEvent(lot), regulator_);
   auto [commitment, opening] =
@@ -960,14 +988,14 @@ TEST_F(DomainRulesTest, RejectsMovingARecalledLot) {
                  absl::StatusCode::kFailedPrecondition, "trade.batch.batch_id", {opening});
 }
 
-TEST_F(DomainRulesTest, RejectsUsingAConsumedLot) {
+TEST_P(DomainRulesTest, RejectsUsingAConsumedLot) {
   const std::string harvest = Harvest(10'000);
   Process(grower_, 1, harvest, 10'000, 3'000);
   ExpectRejected(ProcessEvent(grower_, harvest, 1'000, NextBatchId(grower_, 1), 500, 500), grower_,
                  absl::StatusCode::kFailedPrecondition, "process.input.batch_id");
 }
 
-TEST_F(DomainRulesTest, RejectsMovingALotInTransit) {
+TEST_P(DomainRulesTest, RejectsMovingALotInTransit) {
   const std::string lot = Harvest(10'000);
   Ship(grower_, trader_, lot, 10'000);
   ExpectRejected(SplitEvent(grower_, lot, {{NextBatchId(grower_, 1), 1'000}}), grower_,
@@ -976,7 +1004,7 @@ TEST_F(DomainRulesTest, RejectsMovingALotInTransit) {
                  absl::StatusCode::kFailedPrecondition, "ship.batches[0].batch_id");
 }
 
-TEST_F(DomainRulesTest, RejectsASecondReceiveOfTheSameTransfer) {
+TEST_P(DomainRulesTest, RejectsASecondReceiveOfTheSameTransfer) {
   const std::string lot = Harvest(10'000);
   const std::string ship = Ship(grower_, trader_, lot, 10'000);
   Receive(trader_, ship, lot, 10'000);
@@ -984,7 +1012,7 @@ TEST_F(DomainRulesTest, RejectsASecondReceiveOfTheSameTransfer) {
                  absl::StatusCode::kFailedPrecondition, "receive.transfer_event_id");
 }
 
-TEST_F(DomainRulesTest, RejectsReceiveByANonRecipientOrOfMoreThanShipped) {
+TEST_P(DomainRulesTest, RejectsReceiveByANonRecipientOrOfMoreThanShipped) {
   const std::string lot = Harvest(10'000);
   const std::string ship = Ship(grower_, trader_, lot, 10'000);
   ExpectRejected(ReceiveEvent(maker_a_, ship, {{lot, 10'000}}), maker_a_,
@@ -1000,7 +1028,7 @@ TEST_F(DomainRulesTest, RejectsReceiveByANonRecipientOrOfMoreThanShipped) {
   EXPECT_EQ(Batch(lot).remaining_grams(), 9'950u);
 }
 
-TEST_F(DomainRulesTest, RejectsSplitOutputsExceedingTheInput) {
+TEST_P(DomainRulesTest, RejectsSplitOutputsExceedingTheInput) {
   const std::string lot = Harvest(10'000);
   ExpectRejected(SplitEvent(grower_, lot,
                             {{NextBatchId(grower_, 1), 6'000}, {NextBatchId(grower_, 1), 4'001}}),
@@ -1008,7 +1036,7 @@ TEST_F(DomainRulesTest, RejectsSplitOutputsExceedingTheInput) {
   EXPECT_EQ(Batch(lot).remaining_grams(), 10'000u);
 }
 
-TEST_F(DomainRulesTest, RejectsZeroGrams) {
+TEST_P(DomainRulesTest, RejectsZeroGrams) {
   ExpectRejected(HarvestEvent(grower_, NextBatchId(grower_, 1), 0, base_id_), grower_,
                  absl::StatusCode::kInvalidArgument, "harvest.grams");
   const std::string lot = Harvest(10'000);
@@ -1016,7 +1044,7 @@ TEST_F(DomainRulesTest, RejectsZeroGrams) {
                  absl::StatusCode::kInvalidArgument, "split.outputs[0].grams");
 }
 
-TEST_F(DomainRulesTest, RejectsOverflowingGrams) {
+TEST_P(DomainRulesTest, RejectsOverflowingGrams) {
   const std::string lot = Harvest(10'000);
   ExpectRejected(SplitEvent(grower_, lot,
                             {{NextBatchId(grower_, 1), UINT64_MAX}, {NextBatchId(grower_, 1), 2}}),
@@ -1025,7 +1053,7 @@ TEST_F(DomainRulesTest, RejectsOverflowingGrams) {
                  grower_, absl::StatusCode::kInvalidArgument, "process.loss_grams");
 }
 
-TEST_F(DomainRulesTest, RejectsProcessThatDoesNotBalance) {
+TEST_P(DomainRulesTest, RejectsProcessThatDoesNotBalance) {
   const std::string lot = Harvest(10'000);
   ExpectRejected(ProcessEvent(grower_, lot, 10'000, NextBatchId(grower_, 1), 9'000, 500), grower_,
                  absl::StatusCode::kInvalidArgument, "process.output_grams");
@@ -1035,7 +1063,7 @@ TEST_F(DomainRulesTest, RejectsProcessThatDoesNotBalance) {
                  absl::StatusCode::kInvalidArgument, "process.output_batch_id");
 }
 
-TEST_F(DomainRulesTest, RejectsUnknownHerb) {
+TEST_P(DomainRulesTest, RejectsUnknownHerb) {
   ExpectRejected(HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_, "WUHERB"), grower_,
                  absl::StatusCode::kNotFound, "harvest.herb_code");
   // In the catalog but not grown on the base.
@@ -1043,12 +1071,12 @@ TEST_F(DomainRulesTest, RejectsUnknownHerb) {
                  absl::StatusCode::kFailedPrecondition, "harvest.herb_code");
 }
 
-TEST_F(DomainRulesTest, RejectsHarvestFromABaseOfAnotherParty) {
+TEST_P(DomainRulesTest, RejectsHarvestFromABaseOfAnotherParty) {
   ExpectRejected(HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base2_id_), grower_,
                  absl::StatusCode::kPermissionDenied, "harvest.base_id");
 }
 
-TEST_F(DomainRulesTest, RejectsBadBatchCodes) {
+TEST_P(DomainRulesTest, RejectsBadBatchCodes) {
   std::string id = NextBatchId(grower_, 1);
   id.back() = static_cast<char>('0' + (id.back() - '0' + 1) % 10);
   ExpectRejected(HarvestEvent(grower_, id, 1'000, base_id_), grower_,
@@ -1063,13 +1091,13 @@ TEST_F(DomainRulesTest, RejectsBadBatchCodes) {
       grower_, absl::StatusCode::kInvalidArgument, "harvest.batch_id");
 }
 
-TEST_F(DomainRulesTest, RejectsDuplicateBatchCode) {
+TEST_P(DomainRulesTest, RejectsDuplicateBatchCode) {
   const std::string lot = Harvest(1'000);
   ExpectRejected(HarvestEvent(grower_, lot, 1'000, base_id_), grower_,
                  absl::StatusCode::kAlreadyExists, "harvest.batch_id");
 }
 
-TEST_F(DomainRulesTest, RejectsTradeWhosePriceOpeningDoesNotMatch) {
+TEST_P(DomainRulesTest, RejectsTradeWhosePriceOpeningDoesNotMatch) {
   const std::string lot = Harvest(10'000);
   auto [commitment, opening] =
       DomainHarness::Commit("trade.price_commitment", DomainHarness::PriceValue(123'450));
@@ -1087,7 +1115,7 @@ TEST_F(DomainRulesTest, RejectsTradeWhosePriceOpeningDoesNotMatch) {
   Ok(trade, grower_, {opening});
 }
 
-TEST_F(DomainRulesTest, RejectsTestAgainstALimitsVersionNotInForce) {
+TEST_P(DomainRulesTest, RejectsTestAgainstALimitsVersionNotInForce) {
   const std::string lot = Harvest(1'000);
   ExpectRejected(So2TestEvent(lot, 10, "chp2015"), lab_, absl::StatusCode::kFailedPrecondition,
                  "quality_test.limits_version");
@@ -1098,7 +1126,7 @@ TEST_F(DomainRulesTest, RejectsTestAgainstALimitsVersionNotInForce) {
                  "quality_test.results[0].value.unit");
 }
 
-TEST_F(DomainRulesTest, RejectsExpectedHeadsOfBatchesNotTouched) {
+TEST_P(DomainRulesTest, RejectsExpectedHeadsOfBatchesNotTouched) {
   const std::string lot = Harvest(1'000);
   v1::Event e = HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_);
   v1::BatchLink* link = e.add_expected_heads();
@@ -1107,7 +1135,7 @@ TEST_F(DomainRulesTest, RejectsExpectedHeadsOfBatchesNotTouched) {
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "expected_heads[0].batch_id");
 }
 
-TEST_F(DomainRulesTest, StaleExpectedHeadIsAbortedByTheLedger) {
+TEST_P(DomainRulesTest, StaleExpectedHeadIsAbortedByTheLedger) {
   const std::string lot = Harvest(10'000);
   v1::Event e = SplitEvent(grower_, lot, {{NextBatchId(grower_, 1), 1'000}});
   v1::BatchLink* link = e.add_expected_heads();
@@ -1116,7 +1144,7 @@ TEST_F(DomainRulesTest, StaleExpectedHeadIsAbortedByTheLedger) {
   ExpectRejected(e, grower_, absl::StatusCode::kAborted, absl::StrCat("expected_heads[", lot, "]"));
 }
 
-TEST_F(DomainRulesTest, RejectsAppendWithoutAVerifiedEvent) {
+TEST_P(DomainRulesTest, RejectsAppendWithoutAVerifiedEvent) {
   storage::AppendRequest request = h_.Request(h_.NewEvent(grower_), grower_);
   request.context.reset();
   EXPECT_THAT(h_.ledger().Append(std::move(request)),
@@ -1257,6 +1285,11 @@ TEST(DomainLongChainTest, FailedTestAtTheRootHoldsTheWholeChain) {
   std::printf("long chain: %d steps built in %lld ms, held in %lld ms\n", steps,
               static_cast<long long>(ms(built - start)), static_cast<long long>(ms(held - built)));
 }
+
+INSTANTIATE_TEST_SUITE_P(LedgerAndGrpc, DomainRulesTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "OverCaptureGrpc" : "ThroughTheLedger";
+                         });
 
 }  // namespace
 }  // namespace herbtrace::domain

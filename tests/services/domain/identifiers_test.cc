@@ -47,6 +47,39 @@ TEST(ValidateBatchIdTest, RejectsEveryKindOfDamage) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sequence 000")));
 }
 
+TEST(TraceCodeTest, ABatchCodeIsItsOwnBatch) {
+  EXPECT_THAT(ValidateTraceCode("1130683000000012409150019", "code"), IsOk());
+  HT_ASSERT_OK_AND_ASSIGN(std::string batch_id,
+                          BatchIdOfTraceCode("1130683000000012409150019", "code"));
+  EXPECT_EQ(batch_id, "1130683000000012409150019");
+}
+
+TEST(TraceCodeTest, PackageAndPackCodesResolveToTheirBatch) {
+  EXPECT_THAT(ValidateTraceCode("1130683000000012409150010018", "code"), IsOk());
+  EXPECT_THAT(ValidateTraceCode("11306830000000124091500100100000015", "code"), IsOk());
+  HT_ASSERT_OK_AND_ASSIGN(std::string from_bag,
+                          BatchIdOfTraceCode("1130683000000012409150010018", "code"));
+  EXPECT_EQ(from_bag, "1130683000000012409150019");
+  HT_ASSERT_OK_AND_ASSIGN(std::string from_pack,
+                          BatchIdOfTraceCode("11306830000000124091500100100000015", "code"));
+  EXPECT_EQ(from_pack, "1130683000000012409150019");
+}
+
+TEST(TraceCodeTest, BadCodesAreInvalidArgumentNamingTheField) {
+  EXPECT_THAT(BatchIdOfTraceCode("1130683000000012409150018", "--batch"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       StartsWith("--batch: trace code 1130683000000012409150018 has check "
+                                  "digit 8, expected 9")));
+  EXPECT_THAT(ValidateTraceCode("1130683000000012409150010017", "code"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("expected 8")));
+  EXPECT_THAT(ValidateTraceCode("113068300000001240915001", "code"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("has 24 digits")));
+  EXPECT_THAT(ValidateTraceCode("113068300000001240915001X", "code"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("other than digits")));
+  EXPECT_THAT(BatchIdOfTraceCode("", "code"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("code: required")));
+}
+
 TEST(UsccTest, CheckCharacterPerGb32100) {
   EXPECT_EQ(UsccCheckCharacter("91330100716105852"), 'F');
   EXPECT_THAT(ValidateUscc("91330100716105852F", "uscc"), IsOk());
@@ -84,6 +117,10 @@ TEST(EventIdTest, AcceptsVersions4And7Only) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("version 1")));
   EXPECT_THAT(ValidateEventId("2f1e4c7a-9b2d-4e3f-c1b2-c3d4e5f6a7b8", "event_id"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("variant")));
+  EXPECT_THAT(ValidateEventId("2f1e4c7a9b2d4e3fa1b2c3d4e5f6a7b8", "event_id"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("8-4-4-4-12")));
+  EXPECT_THAT(ValidateEventId("", "recall_id"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("recall_id: required")));
 }
 
 TEST(OtherIdsTest, PartyBaseHerbAnalyteVersion) {
@@ -98,6 +135,32 @@ TEST(OtherIdsTest, PartyBaseHerbAnalyteVersion) {
   EXPECT_THAT(ValidateAnalyteCode("SO2", "a"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ValidateVersion("chp2020-anguo-2024.1", "v"), IsOk());
   EXPECT_THAT(ValidateVersion("chp 2020", "v"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(OtherIdsTest, KeyIdsAndRegionCodePrefixes) {
+  EXPECT_THAT(ValidateKeyId("0011223344556677", "key_id"), IsOk());
+  EXPECT_THAT(ValidateKeyId("00112233445566ZZ", "key_id"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("key_id: ")));
+  EXPECT_THAT(ValidateKeyId("001122334455667", "key_id"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKeyId("", "key_id"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("key_id: required")));
+  EXPECT_THAT(ValidateRegionCode("130683", "region_code"), IsOk());
+  EXPECT_THAT(ValidateRegionCodePrefix("", "region_code_prefix"), IsOk());
+  EXPECT_THAT(ValidateRegionCodePrefix("1306", "region_code_prefix"), IsOk());
+  EXPECT_THAT(ValidateRegionCodePrefix("1306831", "region_code_prefix"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("region_code_prefix: ")));
+  EXPECT_THAT(ValidateRegionCodePrefix("13a6", "region_code_prefix"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(OtherIdsTest, AHugeIdIsCutInTheMessage) {
+  const std::string huge(1 << 20, '7');
+  const absl::Status s = ValidatePartyId(huge, "party_id");
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("party_id: '7777")));
+  EXPECT_LT(s.message().size(), 300u);
+  EXPECT_THAT(ValidateEventId(huge, "recall_id"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(1048576 bytes)")));
 }
 
 TEST(DateTest, ChinaDateIsUtcPlus8) {

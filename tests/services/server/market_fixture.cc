@@ -230,24 +230,29 @@ absl::Status Market::Populate() {
   return absl::OkStatus();
 }
 
+v1::Event Market::HarvestEvent(const std::string& batch_id, uint64_t grams) {
+  const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), kChina);
+  v1::Event event;
+  v1::Harvest* h = event.mutable_harvest();
+  h->set_batch_id(batch_id);
+  h->set_base_id(base_id_);
+  h->set_herb_code("HUANGQI");
+  h->set_grams(grams);
+  h->mutable_harvest_date()->set_year(static_cast<int>(today.year()));
+  h->mutable_harvest_date()->set_month(today.month());
+  h->mutable_harvest_date()->set_day(today.day());
+  return event;
+}
+
 absl::StatusOr<HuangqiChain> Market::RunHuangqiChain() {
   HuangqiChain chain;
   chain.harvest = NewBatchCode(grower_, 1);
   chain.dried = NewBatchCode(grower_, 1);
   chain.lot1 = NewBatchCode(grower_, 1);
   chain.lot2 = NewBatchCode(grower_, 1);
-  const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), kChina);
   {
-    v1::Event event;
-    v1::Harvest* h = event.mutable_harvest();
-    h->set_batch_id(chain.harvest);
-    h->set_base_id(base_id_);
-    h->set_herb_code("HUANGQI");
-    h->set_grams(100'000);
-    h->mutable_harvest_date()->set_year(static_cast<int>(today.year()));
-    h->mutable_harvest_date()->set_month(today.month());
-    h->mutable_harvest_date()->set_day(today.day());
-    h->set_plot("3号地");
+    v1::Event event = HarvestEvent(chain.harvest, 100'000);
+    event.mutable_harvest()->set_plot("3号地");
     auto r = Submit(grower_, std::move(event));
     if (!r.ok()) return r.status();
     chain.harvest_seq = r->seq();

@@ -100,6 +100,8 @@ class Market {
 
   // A new batch code of `creator` for today (the clock's date in UTC+8).
   std::string NewBatchCode(const Actor& creator, int node_type);
+  // The grower's harvest of `grams` of HUANGQI from its base today, as batch `batch_id`.
+  v1::Event HarvestEvent(const std::string& batch_id, uint64_t grams);
   std::string NewEventId();
 
   // Signs a checkpoint of everything appended so far; returns the note.

@@ -41,17 +41,8 @@ class ReaderModeTest : public MarketServiceTest {
 
   // A new harvest appended through the writer; its batch code and receipt.
   std::pair<std::string, v1::Receipt> AppendHarvest() {
-    v1::Event event;
     const std::string batch = market_->NewBatchCode(market_->grower(), 1);
-    v1::Harvest* h = event.mutable_harvest();
-    h->set_batch_id(batch);
-    h->set_base_id(market_->base_id());
-    h->set_herb_code("HUANGQI");
-    h->set_grams(7'000);
-    h->mutable_harvest_date()->set_year(2024);
-    h->mutable_harvest_date()->set_month(9);
-    h->mutable_harvest_date()->set_day(15);
-    auto receipt = market_->Submit(market_->grower(), event);
+    auto receipt = market_->Submit(market_->grower(), market_->HarvestEvent(batch, 7'000));
     EXPECT_THAT(receipt, IsOk());
     return {batch, *receipt};
   }

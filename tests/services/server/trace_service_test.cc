@@ -137,17 +137,8 @@ TEST_F(TraceServiceTest, GetHistoryAgainstAnOlderTreeSizeStopsThere) {
 
 TEST_F(TraceServiceTest, GetHistoryOfAnEntryNewerThanTheCheckpointSignsANewOne) {
   // A second harvest, appended after the last checkpoint.
-  v1::Event event;
   const std::string batch = market_->NewBatchCode(market_->grower(), 1);
-  v1::Harvest* h = event.mutable_harvest();
-  h->set_batch_id(batch);
-  h->set_base_id(market_->base_id());
-  h->set_herb_code("HUANGQI");
-  h->set_grams(5'000);
-  h->mutable_harvest_date()->set_year(2024);
-  h->mutable_harvest_date()->set_month(9);
-  h->mutable_harvest_date()->set_day(15);
-  auto receipt = market_->Submit(market_->grower(), event);
+  auto receipt = market_->Submit(market_->grower(), market_->HarvestEvent(batch, 5'000));
   ASSERT_THAT(receipt, IsOk());
   v1::GetHistoryResponse response;
   ASSERT_TRUE(GetHistory(batch, 0, &response).ok());
