@@ -1,15 +1,13 @@
 // End to end: the real herbtrace-ledger binary creates a log, signs the sample huangqi chain with
 // a grower's and a trader's keys, appends it with the signatures checked, proves an entry, audits
 // the ledger, and then finds one altered byte on disk and names the entry.
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "storage/key_codec.h"
 #include "storage/ledger_db.h"
+#include "tests/process_util.h"
 #include "tests/test_util.h"
 
 namespace herbtrace {
@@ -19,22 +17,10 @@ using ::herbtrace::testing::IsOk;
 using ::herbtrace::testing::TempDir;
 using ::testing::HasSubstr;
 
-struct ToolRun {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
+using ToolRun = ::herbtrace::testing::CommandResult;
 
 ToolRun Tool(const std::string& args) {
-  const std::string command = absl::StrCat(HERBTRACE_LEDGER_TOOL, " ", args, " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  ToolRun run{-1, ""};
-  if (pipe == nullptr) return run;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) run.output.append(buf, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return ::herbtrace::testing::RunCommand(absl::StrCat(HERBTRACE_LEDGER_TOOL, " ", args));
 }
 
 class LedgerToolTest : public ::testing::Test {
