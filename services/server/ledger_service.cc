@@ -196,12 +196,6 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* Audit(grpc::CallbackServerContext* context,
                                   const v1::AuditRequest* request,
                                   v1::AuditReport* response) override {
-    if (request->replay_rules()) {
-      auto* reactor = context->DefaultReactor();
-      reactor->Finish(ToGrpcStatus(absl::UnimplementedError(
-          "replay_rules: replaying the domain rules is not supported yet; audit without it")));
-      return reactor;
-    }
     bool expected = false;
     if (!audit_running_.compare_exchange_strong(expected, true)) {
       auto* reactor = context->DefaultReactor();

@@ -354,12 +354,7 @@ TEST_F(LedgerServiceTest, AuditOfAPrefixReportsThatPrefixRoot) {
 }
 
 TEST_F(LedgerServiceTest, AuditRefusals) {
-  v1::AuditRequest replay;
-  replay.set_replay_rules(true);
   v1::AuditReport report;
-  auto context = Context();
-  EXPECT_THAT(S(ledger_->Audit(context.get(), replay, &report)),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("replay_rules")));
   v1::AuditRequest beyond;
   beyond.set_tree_size(LogSize() + 1);
   auto context2 = Context();
