@@ -311,6 +311,17 @@ absl::Status ApplyReleaseHold(RuleContext& ctx) {
       return FailedPrecondition("release_hold.retest_event_id", "test ", rh.retest_event_id(),
                                 " did not pass");
     }
+    // A retest must come after the failure it answers: a pass from before the hold says
+    // nothing about what the failing test found.
+    uint64_t failed_at = 0;
+    for (const v1::Hold& h : batch.holds()) {
+      if (h.source_batch_id() == rh.batch_id()) failed_at = std::max(failed_at, h.test_seq());
+    }
+    if (retest->seq() <= failed_at) {
+      return FailedPrecondition("release_hold.retest_event_id", "test ", rh.retest_event_id(),
+                                " (seq ", retest->seq(), ") is not a retest after the failing test (seq ",
+                                failed_at, ")");
+    }
   }
   RemoveHoldsFrom(batch, rh.batch_id());
   HT_RETURN_IF_ERROR(ctx.SaveBatch(batch, batch.holder_party_id()));

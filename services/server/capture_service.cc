@@ -1,5 +1,6 @@
 #include "services/server/capture_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <utility>
 #include <vector>
@@ -146,63 +147,79 @@ class EventVerifier {
 class SubmitStreamReactor final
     : public grpc::ServerBidiReactor<v1::SubmitRequest, v1::SubmitResponse> {
  public:
-  SubmitStreamReactor(const EventVerifier& verifier) : verifier_(verifier) {
+  explicit SubmitStreamReactor(const EventVerifier& verifier) : verifier_(verifier) {
+    absl::MutexLock lock(&mu_);
+    read_outstanding_ = true;
     StartRead(&request_);
   }
 
+  // Every method below ends with FinishIf(...): Finish may make gRPC delete the reactor at once
+  // (OnDone), so it is called outside the lock and nothing of `this` is touched after it.
+
   void OnReadDone(bool ok) override {
-    if (!ok) {
-      absl::MutexLock lock(&mu_);
-      reads_done_ = true;
-      MaybeFinishLocked();
-      return;
-    }
-    uint64_t index;
+    uint64_t index = 0;
     {
       absl::MutexLock lock(&mu_);
-      index = next_index_++;
-      slots_.push_back(Slot{});
-      slots_.back().response.set_index(index);
-      ++in_flight_;
+      if (!ok) {
+        read_outstanding_ = false;
+        reads_done_ = true;
+      } else {
+        // read_outstanding_ stays set while request_ is being used, so that no other reaction
+        // starts the next read into it.
+        index = next_index_++;
+        slots_.push_back(Slot{});
+        slots_.back().response.set_index(index);
+        ++in_flight_;
+      }
     }
-    auto prepared = verifier_.Prepare(request_);
-    if (!prepared.ok()) {
-      Complete(index, "", prepared.status());
-    } else {
-      const std::string event_id = prepared->event_id;
-      verifier_.ledger().AppendAsync(
-          *std::move(prepared), [this, index, event_id](absl::StatusOr<v1::Receipt> r) {
-            Complete(index, event_id, std::move(r));
-          });
+    if (ok) {
+      auto prepared = verifier_.Prepare(request_);
+      if (!prepared.ok()) {
+        Record(index, "", prepared.status());
+      } else {
+        const std::string event_id = prepared->event_id;
+        verifier_.ledger().AppendAsync(
+            *std::move(prepared), [this, index, event_id](absl::StatusOr<v1::Receipt> r) {
+              Complete(index, event_id, std::move(r));
+            });
+      }
     }
-    absl::MutexLock lock(&mu_);
-    if (in_flight_ < verifier_.options().max_stream_in_flight) {
-      StartRead(&request_);
-    } else {
-      read_paused_ = true;
+    bool finish;
+    {
+      absl::MutexLock lock(&mu_);
+      read_outstanding_ = false;
+      ReadMoreLocked();
+      finish = ShouldFinishLocked();
     }
+    FinishIf(finish);
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) broken_ = true;
-    slots_.pop_front();
-    --in_flight_;
-    if (read_paused_ && !reads_done_ && !broken_ &&
-        in_flight_ < verifier_.options().max_stream_in_flight) {
-      read_paused_ = false;
-      StartRead(&request_);
+    bool finish;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) broken_ = true;
+      slots_.pop_front();
+      --in_flight_;
+      ReadMoreLocked();
+      WriteNextLocked();
+      finish = ShouldFinishLocked();
     }
-    WriteNextLocked();
-    MaybeFinishLocked();
+    FinishIf(finish);
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    broken_ = true;
-    if (read_paused_) reads_done_ = true;  // no read is outstanding to report it
-    MaybeFinishLocked();
+    bool finish;
+    {
+      absl::MutexLock lock(&mu_);
+      broken_ = true;
+      // With no read outstanding, no OnReadDone will come to say the reads are over.
+      if (!read_outstanding_) reads_done_ = true;
+      WriteNextLocked();
+      finish = ShouldFinishLocked();
+    }
+    FinishIf(finish);
   }
 
   void OnDone() override { delete this; }
@@ -213,10 +230,26 @@ class SubmitStreamReactor final
     bool ready = false;
   };
 
-  // From the request thread or the ledger's sequencer.
+  // From the ledger's sequencer, where no gRPC reaction keeps the reactor alive: Finish last.
   void Complete(uint64_t index, const std::string& event_id,
                 absl::StatusOr<v1::Receipt> result) {
+    bool finish;
+    {
+      absl::MutexLock lock(&mu_);
+      FillLocked(index, event_id, std::move(result));
+      finish = ShouldFinishLocked();
+    }
+    FinishIf(finish);
+  }
+
+  void Record(uint64_t index, const std::string& event_id, absl::StatusOr<v1::Receipt> result) {
     absl::MutexLock lock(&mu_);
+    FillLocked(index, event_id, std::move(result));
+  }
+
+  // Fills the response of request `index` and writes what is ready, in order.
+  void FillLocked(uint64_t index, const std::string& event_id, absl::StatusOr<v1::Receipt> result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     Slot& slot = slots_[index - slots_.front().response.index()];
     slot.response.set_event_id(event_id);
     if (result.ok()) {
@@ -226,7 +259,19 @@ class SubmitStreamReactor final
     }
     slot.ready = true;
     WriteNextLocked();
-    MaybeFinishLocked();
+  }
+
+  // Reads the next request unless the stream is over, broken, or has enough in flight (then
+  // OnWriteDone resumes reading: the stream's back-pressure).
+  void ReadMoreLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (read_outstanding_ || reads_done_) return;
+    if (broken_) {
+      reads_done_ = true;
+      return;
+    }
+    if (in_flight_ >= std::max<size_t>(1, verifier_.options().max_stream_in_flight)) return;
+    read_outstanding_ = true;
+    StartRead(&request_);
   }
 
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -244,10 +289,16 @@ class SubmitStreamReactor final
   }
 
   // Finish only when nothing is outstanding: the ledger's callbacks hold `this`.
-  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || !reads_done_ || in_flight_ > 0 || writing_) return;
+  bool ShouldFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || !reads_done_ || read_outstanding_ || in_flight_ > 0 || writing_) {
+      return false;
+    }
     finished_ = true;
-    Finish(grpc::Status::OK);
+    return true;
+  }
+
+  void FinishIf(bool finish) {
+    if (finish) Finish(grpc::Status::OK);
   }
 
   const EventVerifier& verifier_;
@@ -256,8 +307,8 @@ class SubmitStreamReactor final
   std::deque<Slot> slots_ ABSL_GUARDED_BY(mu_);
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool read_outstanding_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,5 +1,7 @@
 #include "services/server/trace_service.h"
 
+#include <cstdint>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -344,7 +346,9 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       absl::StatusOr<v1::BatchState> state = LotState(lot, *root);
       if (!state.ok()) return state.status();
       reflected = std::max(reflected, state->as_of_tree_size());
-      total += state->remaining_grams();
+      // Saturates: the sum of many lots' grams is reported, never wrapped.
+      total = state->remaining_grams() > UINT64_MAX - total ? UINT64_MAX
+                                                             : total + state->remaining_grams();
       if (lot.depth > 0 && state->remaining_grams() == 0 && !request.include_empty()) continue;
       AddParty(holders, state->holder_party_id());
       v1::DownstreamLot* out = response.add_lots();

@@ -244,6 +244,35 @@ TEST_F(CaptureServiceTest, StreamAnswersEveryEventInOrderAndKeepsGoingAfterAReje
   EXPECT_EQ(h_.ledger().size(), 1u + good);
 }
 
+TEST_F(CaptureServiceTest, AClientThatCancelsMidStreamLeavesTheServerServing) {
+  Genesis();
+  for (int round = 0; round < 5; ++round) {
+    grpc::ClientContext context;
+    auto stream = stub_->SubmitStream(&context);
+    for (int i = 0; i < 30; ++i) {
+      if (!stream->Write(Signed(RegisterPartyEvent(
+                                    op_, NewActor(absl::StrCat("130683", 50000000 + round * 100 + i)),
+                                    v1::PARTY_ROLE_TRADER),
+                                op_))) {
+        break;
+      }
+      if (i == 3 + round) context.TryCancel();
+    }
+    v1::SubmitResponse response;
+    while (stream->Read(&response)) {
+    }
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // The server still answers, and every stream it accepted was finished (TearDown's Shutdown
+  // would hang on one that was not).
+  v1::SubmitResponse response;
+  EXPECT_TRUE(Submit(Signed(RegisterPartyEvent(op_, NewActor("13068360000001"),
+                                               v1::PARTY_ROLE_TRADER),
+                            op_),
+                     &response)
+                  .ok());
+}
+
 class CaptureBundleTest : public CaptureServiceTest {
  protected:
   v1::SubmitBundleRequest Bundle(const std::vector<v1::Event>& events, const Actor& signer) {

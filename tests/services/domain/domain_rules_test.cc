@@ -791,6 +791,29 @@ TEST_P(DomainRulesTest, ReleaseHoldLiftsTheHoldDownstream) {
   EXPECT_EQ(Batch(dried).holds_size(), 0);
 }
 
+TEST_P(DomainRulesTest, ReleaseHoldNeedsARetestAfterTheFailure) {
+  const std::string harvest = Harvest(10'000);
+  const v1::Event passed = So2TestEvent(harvest, 90);
+  Ok(passed, lab_);
+  Ok(So2TestEvent(harvest, 200), lab_);
+  ASSERT_EQ(Batch(harvest).status(), v1::BATCH_STATUS_HELD);
+  v1::Event release = h_.NewEvent(regulator_);
+  release.mutable_release_hold()->set_batch_id(harvest);
+  release.mutable_release_hold()->set_reason("复检合格");
+  release.mutable_release_hold()->set_retest_event_id(passed.event_id());
+  // The pass came before the failure: it is no retest.
+  ExpectRejected(release, regulator_, absl::StatusCode::kFailedPrecondition,
+                 "release_hold.retest_event_id");
+  const v1::Event retest = So2TestEvent(harvest, 80);
+  Ok(retest, lab_);
+  release = h_.NewEvent(regulator_);
+  release.mutable_release_hold()->set_batch_id(harvest);
+  release.mutable_release_hold()->set_reason("复检合格");
+  release.mutable_release_hold()->set_retest_event_id(retest.event_id());
+  Ok(release, regulator_);
+  EXPECT_EQ(Batch(harvest).status(), v1::BATCH_STATUS_ACTIVE);
+}
+
 TEST_P(DomainRulesTest, DispenseClosesTheLotAtZero) {
   const std::string dried = DriedLotAtTrader();
   const std::string ship = Ship(trader_, pharmacy_, dried, 30'000);
