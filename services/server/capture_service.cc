@@ -5,11 +5,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "crypto/hash.h"
+#include "crypto/memory_tree.h"
 #include "crypto/merkle.h"
 #include "crypto/signature.h"
 #include "services/domain/signature_algorithm.h"
@@ -50,22 +52,26 @@ class EventVerifier {
       : ledger_(ledger), options_(options), state_(ledger.db()) {}
 
   // The public key that signs for `key_id`, with `self_signed` set when it was taken from the
-  // genesis event itself.
-  absl::StatusOr<std::unique_ptr<crypto::PublicKey>> KeyFor(const std::string& key_id,
-                                                            v1::SignatureAlgorithm algorithm,
-                                                            const v1::Event& event,
-                                                            absl::string_view field,
-                                                            bool* self_signed) const {
+  // genesis event itself. Whether the key may sign now (active, the acting party's) is the
+  // domain rules' check, in sequence; here only its bytes matter.
+  absl::StatusOr<std::shared_ptr<const crypto::PublicKey>> KeyFor(const std::string& key_id,
+                                                                  v1::SignatureAlgorithm algorithm,
+                                                                  const v1::Event& event,
+                                                                  absl::string_view field,
+                                                                  bool* self_signed) const {
     *self_signed = false;
     auto algo = domain::FromProtoAlgorithm(algorithm, absl::StrCat(field, ".algorithm"));
     if (!algo.ok()) return algo.status();
+    if (auto cached = keys_.Find(key_id); cached != nullptr) {
+      if (cached->algorithm() != *algo) return OtherAlgorithm(field, key_id);
+      return cached;
+    }
     auto registered = state_.Key(key_id);
     if (registered.ok()) {
-      if (registered->algorithm() != algorithm) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ".algorithm: key ", key_id, " is registered for another algorithm"));
-      }
-      return crypto::PublicKey::FromRaw(*algo, registered->public_key());
+      if (registered->algorithm() != algorithm) return OtherAlgorithm(field, key_id);
+      auto key = crypto::PublicKey::FromRaw(*algo, registered->public_key());
+      if (!key.ok()) return key.status();
+      return keys_.Insert(key_id, *std::move(key));
     }
     if (!absl::IsNotFound(registered.status())) return registered.status();
     // Genesis: the market operator's RegisterParty carries its own (bootstrap) key.
@@ -75,7 +81,7 @@ class EventVerifier {
         auto candidate = crypto::PublicKey::FromRaw(*algo, key.public_key());
         if (candidate.ok() && (*candidate)->key_id() == key_id) {
           *self_signed = true;
-          return candidate;
+          return std::shared_ptr<const crypto::PublicKey>(*std::move(candidate));
         }
       }
     }
@@ -136,9 +142,41 @@ class EventVerifier {
   const CaptureOptions& options() const { return options_; }
 
  private:
+  static absl::Status OtherAlgorithm(absl::string_view field, absl::string_view key_id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".algorithm: key ", key_id, " is registered for another algorithm"));
+  }
+
+  // Parsed registered keys by key id. A key id names one public key for good (it is derived
+  // from the key's bytes, and registration refuses a second key with the same id), so an entry
+  // never goes stale; revocation is judged by the rules. Bounded: cleared when full.
+  class KeyCache {
+   public:
+    std::shared_ptr<const crypto::PublicKey> Find(const std::string& key_id) const {
+      absl::MutexLock lock(&mu_);
+      auto it = keys_.find(key_id);
+      return it == keys_.end() ? nullptr : it->second;
+    }
+    std::shared_ptr<const crypto::PublicKey> Insert(const std::string& key_id,
+                                                    std::unique_ptr<crypto::PublicKey> key) const {
+      std::shared_ptr<const crypto::PublicKey> shared(std::move(key));
+      absl::MutexLock lock(&mu_);
+      if (keys_.size() >= kMaxKeys) keys_.clear();
+      keys_.emplace(key_id, shared);
+      return shared;
+    }
+
+   private:
+    static constexpr size_t kMaxKeys = 100'000;
+    mutable absl::Mutex mu_;
+    mutable absl::flat_hash_map<std::string, std::shared_ptr<const crypto::PublicKey>> keys_
+        ABSL_GUARDED_BY(mu_);
+  };
+
   storage::Ledger& ledger_;
   const CaptureOptions& options_;
   const domain::StateReader state_;
+  const KeyCache keys_;
 };
 
 // One bidirectional stream: requests are verified and appended as they arrive, responses go out
@@ -406,7 +444,9 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
     for (const v1::BundledEvent& e : request.events()) {
       leaves.push_back(crypto::HashLeaf(hasher, e.payload()));
     }
-    const crypto::Digest root = crypto::RootFromLeafHashes(hasher, leaves);
+    // Built once: every event's membership proof is then O(log n), not O(n).
+    const crypto::MemoryTree tree(hasher, std::move(leaves));
+    const crypto::Digest root = tree.Root();
     const std::string message =
         absl::StrCat("herbtrace bundle v1\n", verifier_.ledger().options().origin, "\n", n, "\n",
                      absl::Base64Escape(crypto::AsBytes(root)), "\n");
@@ -443,7 +483,7 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
       membership.set_bundle_root(std::string(crypto::AsBytes(root)));
       membership.set_index(i);
       membership.set_size(n);
-      for (const crypto::Digest& h : crypto::InclusionProofFromLeafHashes(hasher, leaves, i)) {
+      for (const crypto::Digest& h : tree.InclusionProof(i)) {
         membership.add_proof(std::string(crypto::AsBytes(h)));
       }
       membership.set_key_id(request.key_id());
