@@ -31,6 +31,9 @@
 namespace herbtrace::domain::internal {
 namespace {
 
+// More than the whole Anguo market trades in a year; no single harvest comes near it.
+constexpr uint64_t kMaxHarvestGrams = 100'000'000'000;
+
 // A lot consumed by a transformation, checked: held by the actor, movable, 0 < grams ≤ remaining.
 struct Input {
   v1::BatchState state;
@@ -204,6 +207,13 @@ absl::Status ApplyHarvest(RuleContext& ctx) {
                               h.herb_code());
   }
   if (h.grams() == 0) return InvalidArgument("harvest.grams", "must be positive");
+  // A harvest is where mass enters the log — every later quantity is bounded by what its inputs
+  // hold — so the plausibility bound sits here: a scanner that sends a negative weight through
+  // the unsigned field produces 2^64 − n grams, which must never become a lot.
+  if (h.grams() > kMaxHarvestGrams) {
+    return InvalidArgument("harvest.grams", h.grams(), " g is more than any harvest (at most ",
+                           kMaxHarvestGrams, " g, 100,000 t); a negative weight sent unsigned?");
+  }
   if (!h.has_harvest_date()) return InvalidArgument("harvest.harvest_date", "required");
   HT_RETURN_IF_ERROR(ValidateDate(h.harvest_date(), "harvest.harvest_date"));
   const v1::Date today = ChinaDate(ctx.occurred_at());

@@ -11,7 +11,8 @@
 //   INVALID_ARGUMENT     event_id malformed or not the envelope's; log_origin of another log;
 //                        occurred_at missing, before 2000-01-01 or beyond the allowed skew;
 //                        no kind; any malformed field (ids, check digits, dates, enums, units,
-//                        measurements); zero grams; a sum of grams that overflows; an impossible
+//                        measurements); zero grams; a harvest over 100,000 t (a negative
+//                        weight sent unsigned); a sum of grams that overflows; an impossible
 //                        quantity within the event itself (process output + loss ≠ input, merge
 //                        or transform outputs > inputs, receive > shipped); an output equal to
 //                        an input or listed twice; a batch code whose node type, company code or

@@ -30,6 +30,7 @@ using ::herbtrace::testing::NewKey;
 using ::herbtrace::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
@@ -930,11 +931,20 @@ TEST_P(DomainRulesTest, RejectsEventForAnotherLog) {
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "log_origin");
 }
 
-TEST_P(DomainRulesTest, RejectsOccurredAtBeyondTheSkewOrBefore2000) {
+TEST_P(DomainRulesTest, RejectsOccurredAtYearsAheadBeforeTheEpochOrBefore2000) {
   v1::Event e = HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_);
   e.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(h_.clock().Now() + absl::Minutes(6)));
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
+  e.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(h_.clock().Now() + absl::Hours(24 * 365 * 5)));
+  ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
   e.mutable_occurred_at()->set_seconds(946684799);
+  ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
+  e.mutable_occurred_at()->set_seconds(-86'400);  // 1969-12-31
+  ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
+  e.mutable_occurred_at()->set_seconds(INT64_MIN);
+  ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
+  e.mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(h_.clock().Now()));
+  e.mutable_occurred_at()->set_nanos(-1);
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
   e.clear_occurred_at();
   ExpectRejected(e, grower_, absl::StatusCode::kInvalidArgument, "occurred_at");
@@ -1074,6 +1084,59 @@ TEST_P(DomainRulesTest, RejectsOverflowingGrams) {
                  grower_, absl::StatusCode::kInvalidArgument, "split.outputs[1].grams");
   ExpectRejected(ProcessEvent(grower_, lot, 10'000, NextBatchId(grower_, 1), UINT64_MAX, 10'001),
                  grower_, absl::StatusCode::kInvalidArgument, "process.loss_grams");
+}
+
+TEST_P(DomainRulesTest, RejectsNegativeWeightsSentThroughUnsignedFields) {
+  // A scanner's -1000 g arrives as 2^64 - 1000 g.
+  const uint64_t minus_1000 = static_cast<uint64_t>(int64_t{-1'000});
+  ExpectRejected(HarvestEvent(grower_, NextBatchId(grower_, 1), minus_1000, base_id_), grower_,
+                 absl::StatusCode::kInvalidArgument, "harvest.grams");
+  ExpectRejected(HarvestEvent(grower_, NextBatchId(grower_, 1), 100'000'000'001, base_id_),
+                 grower_, absl::StatusCode::kInvalidArgument, "harvest.grams");
+  Ok(HarvestEvent(grower_, NextBatchId(grower_, 1), 100'000'000'000, base_id_), grower_);
+  const std::string lot = Harvest(10'000);
+  ExpectRejected(SplitEvent(grower_, lot, {{NextBatchId(grower_, 1), minus_1000}}), grower_,
+                 absl::StatusCode::kFailedPrecondition, "split.outputs");
+  ExpectRejected(ProcessEvent(grower_, lot, minus_1000, NextBatchId(grower_, 1), 9'000, 1'000),
+                 grower_, absl::StatusCode::kFailedPrecondition, "process.input.grams");
+  EXPECT_EQ(Batch(lot).remaining_grams(), 10'000u);
+}
+
+TEST_P(DomainRulesTest, RejectsEveryAttemptAtALineageCycle) {
+  // Lineage only ever points from a new batch to existing ones, so a cycle needs an output that
+  // already exists: the input itself, or one of its ancestors.
+  const std::string harvest = Harvest(10'000);
+  const std::string dried = Process(grower_, 1, harvest, 10'000, 4'000);
+  ExpectRejected(SplitEvent(grower_, dried, {{dried, 1'000}}), grower_,
+                 absl::StatusCode::kInvalidArgument, "split.outputs[0].batch_id");
+  ExpectRejected(SplitEvent(grower_, dried, {{NextBatchId(grower_, 1), 1'000}, {harvest, 1'000}}),
+                 grower_, absl::StatusCode::kAlreadyExists, "split.outputs[1].batch_id");
+  ExpectRejected(ProcessEvent(grower_, dried, 4'000, harvest, 3'000, 1'000), grower_,
+                 absl::StatusCode::kAlreadyExists, "process.output_batch_id");
+
+  const std::string other = Harvest(2'000);
+  v1::Event m = h_.NewEvent(grower_);
+  for (const auto& [id, g] : {std::pair{dried, uint64_t{4'000}}, std::pair{other, uint64_t{2'000}}}) {
+    v1::BatchQuantity* q = m.mutable_merge()->add_inputs();
+    q->set_batch_id(id);
+    q->set_grams(g);
+  }
+  m.mutable_merge()->set_output_batch_id(other);
+  m.mutable_merge()->set_output_grams(6'000);
+  ExpectRejected(m, grower_, absl::StatusCode::kInvalidArgument, "merge.output_batch_id");
+  m.mutable_merge()->set_output_batch_id(harvest);
+  ExpectRejected(m, grower_, absl::StatusCode::kAlreadyExists, "merge.output_batch_id");
+
+  v1::Event t = h_.NewEvent(grower_);
+  v1::BatchQuantity* in = t.mutable_transform()->add_inputs();
+  in->set_batch_id(dried);
+  in->set_grams(4'000);
+  v1::TransformOutput* out = t.mutable_transform()->add_outputs();
+  out->set_batch_id(harvest);
+  out->set_grams(3'000);
+  ExpectRejected(t, grower_, absl::StatusCode::kAlreadyExists, "transform.outputs[0].batch_id");
+  EXPECT_THAT(*h_.reader().Parents(dried), ElementsAre(harvest));
+  EXPECT_THAT(*h_.reader().Parents(harvest), IsEmpty());
 }
 
 TEST_P(DomainRulesTest, RejectsProcessThatDoesNotBalance) {
