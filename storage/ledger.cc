@@ -35,6 +35,41 @@ absl::Status CheckLogConfig(const LogConfig& stored, const LogConfig& wanted) {
   return absl::OkStatus();
 }
 
+// What a client is told when its append is refused after `cause`, a failed write.
+absl::Status Refusal(const absl::Status& cause) {
+  if (absl::IsResourceExhausted(cause)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "ledger: the disk is full: appends are refused until space is freed; retry with the same "
+        "event_id (",
+        cause.message(), ")"));
+  }
+  if (absl::IsUnavailable(cause)) {
+    return absl::UnavailableError(absl::StrCat(
+        "ledger: a write to the disk failed: appends are refused until the ledger has "
+        "recovered; retry with the same event_id (",
+        cause.message(), ")"));
+  }
+  return absl::Status(
+      cause.code(),
+      absl::StrCat("ledger: a write failed and the ledger stopped taking appends until it is "
+                   "reopened; retry with the same event_id (",
+                   cause.message(), ")"));
+}
+
+bool Recoverable(const absl::Status& cause) {
+  return absl::IsResourceExhausted(cause) || absl::IsUnavailable(cause);
+}
+
+// Rewrites the stored tree size with the value it holds, synced: proves that the WAL takes
+// writes again after a recovery.
+absl::Status RewriteTreeSize(LedgerDb& db, uint64_t size) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db.db().Put(wo, db.cf(Cf::kMeta),
+                               rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()),
+                               BigEndian64(size)),
+                   "rewriting the tree size");
+}
 
 }  // namespace
 
@@ -67,6 +102,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   db_options.mode = OpenMode::kWriter;
   db_options.create_if_missing = true;
   db_options.block_cache_bytes = options.block_cache_bytes;
+  db_options.env = options.env;
   auto db = LedgerDb::Open(path, db_options);
   if (!db.ok()) return db.status();
 
@@ -75,6 +111,9 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
                                             std::move(log_signer), *std::move(db),
                                             std::move(empty)));
   if (auto s = ledger->InitializeOrVerify(); !s.ok()) return s;
+  if (auto s = ledger->db_->KeepMemtableNonEmpty(); !s.ok()) return s;
+  ledger->db_->SetStorageErrorHandler(
+      [l = ledger.get()](const absl::Status& error) { l->OnStorageError(error); });
   ledger->sequencer_ = std::thread([l = ledger.get()] { l->RunSequencer(); });
   return ledger;
 }
@@ -216,6 +255,7 @@ absl::Status Ledger::VerifyTail(uint64_t from, uint64_t size) {
 }
 
 Ledger::~Ledger() {
+  db_->SetStorageErrorHandler(nullptr);
   {
     absl::MutexLock lock(&queue_mu_);
     stopping_ = true;
@@ -255,13 +295,30 @@ void Ledger::AppendAsync(AppendRequest request, AppendCallback done) {
     if (stopping_) {
       refused = absl::UnavailableError("ledger: closing");
     } else if (!failed_.ok()) {
-      refused = failed_;
+      refused = failed_;  // already the refusal the client is told
     } else {
       queue_.push_back(Pending{std::move(request), std::move(done)});
       return;
     }
   }
   done(refused);
+}
+
+absl::Status Ledger::write_status() const {
+  absl::MutexLock lock(&queue_mu_);
+  return failed_;
+}
+
+void Ledger::StopAppends(absl::Status refusal, bool recoverable) {
+  absl::MutexLock lock(&queue_mu_);
+  if (!failed_.ok() && (recoverable || !recoverable_)) return;  // the first cause stays
+  // A first failure, or one that makes the stop final: its cause is what clients are told.
+  failed_ = std::move(refusal);
+  recoverable_ = recoverable;
+}
+
+void Ledger::OnStorageError(const absl::Status& error) {
+  StopAppends(Refusal(error), Recoverable(error));
 }
 
 absl::StatusOr<v1::Receipt> Ledger::Append(AppendRequest request) {
@@ -273,36 +330,80 @@ absl::StatusOr<v1::Receipt> Ledger::Append(AppendRequest request) {
 }
 
 void Ledger::RunSequencer() {
+  absl::Duration backoff = options_.recovery_backoff_min;
   for (;;) {
     std::vector<Pending> group;
+    std::deque<Pending> refused;
+    absl::Status refusal;
     bool sign_idle_checkpoint = false;
+    bool try_recovery = false;
     {
       absl::MutexLock lock(&queue_mu_);
       auto ready = [](Ledger* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->queue_mu_) {
-        return !self->queue_.empty() || self->stopping_;
+        return !self->queue_.empty() || self->stopping_ || !self->failed_.ok();
       };
-      if (unsigned_appends_) {
-        // Entries are durable but not yet under a signed checkpoint: sign one once the log has
-        // been idle for the checkpoint interval, so readers and verifiers never wait on the
-        // next append for a checkpoint covering what is already there.
-        const absl::Duration wait = std::max(
-            absl::ZeroDuration(),
-            options_.checkpoint_interval - (options_.clock->Now() - last_checkpoint_at_));
-        if (!queue_mu_.AwaitWithTimeout(absl::Condition(+ready, this), wait)) {
-          sign_idle_checkpoint = true;
+      if (!failed_.ok()) {
+        // Refusing appends: what queued before the failure was noticed is refused too; with
+        // nothing queued, the sequencer tries to recover once per backoff (or, after a failure
+        // it cannot recover from, waits to close).
+        auto woken = [](Ledger* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->queue_mu_) {
+          return !self->queue_.empty() || self->stopping_;
+        };
+        if (!woken(this)) {
+          if (recoverable_) {
+            queue_mu_.AwaitWithTimeout(absl::Condition(+woken, this), backoff);
+          } else {
+            queue_mu_.Await(absl::Condition(+woken, this));
+          }
         }
+        refused.swap(queue_);
+        refusal = failed_;
+        if (refused.empty() && stopping_) return;
+        try_recovery = refused.empty() && recoverable_;
       } else {
-        queue_mu_.Await(absl::Condition(+ready, this));
-      }
-      if (!sign_idle_checkpoint) {
-        if (queue_.empty()) return;  // stopping, and everything queued has been committed
-        const size_t n = std::min(queue_.size(), options_.max_group_size);
-        group.reserve(n);
-        for (size_t i = 0; i < n; ++i) {
-          group.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        if (unsigned_appends_) {
+          // Entries are durable but not yet under a signed checkpoint: sign one once the log has
+          // been idle for the checkpoint interval, so readers and verifiers never wait on the
+          // next append for a checkpoint covering what is already there.
+          const absl::Duration wait = std::max(
+              absl::ZeroDuration(),
+              options_.checkpoint_interval - (options_.clock->Now() - last_checkpoint_at_));
+          if (!queue_mu_.AwaitWithTimeout(absl::Condition(+ready, this), wait)) {
+            sign_idle_checkpoint = true;
+          }
+        } else {
+          queue_mu_.Await(absl::Condition(+ready, this));
+        }
+        if (!failed_.ok()) continue;  // refused and recovered at the top of the loop
+        if (!sign_idle_checkpoint) {
+          if (queue_.empty()) return;  // stopping, and everything queued has been committed
+          const size_t n = std::min(queue_.size(), options_.max_group_size);
+          group.reserve(n);
+          for (size_t i = 0; i < n; ++i) {
+            group.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
         }
       }
+    }
+    if (!refused.empty()) {
+      for (Pending& p : refused) p.done(refusal);
+      continue;
+    }
+    if (try_recovery) {
+      const absl::Status recovered = Recover();
+      if (recovered.ok()) {
+        backoff = options_.recovery_backoff_min;
+        absl::MutexLock lock(&queue_mu_);
+        failed_ = absl::OkStatus();
+        recoverable_ = false;
+      } else {
+        std::fprintf(stderr, "herbtrace ledger: appends still refused: %s\n",
+                     std::string(recovered.message()).c_str());
+        if (absl::IsDataLoss(recovered)) StopAppends(Refusal(recovered), /*recoverable=*/false);
+        backoff = std::min(backoff * 2, options_.recovery_backoff_max);
+      }
+      continue;
     }
     if (sign_idle_checkpoint) {
       SignCheckpointNow(/*sync=*/true);
@@ -534,6 +635,9 @@ void Ledger::Commit(Group& group, const crypto::CompactRange& tree_before) {
   if (written.ok()) {
     group.batch.Put(db_->cf(Cf::kMeta),
                     rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()), BigEndian64(size));
+    written = db_->KeepMemtableNonEmpty();
+  }
+  if (written.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
     written = FromRocks(db_->db().Write(wo, &group.batch), "committing appends");
@@ -544,19 +648,41 @@ void Ledger::Commit(Group& group, const crypto::CompactRange& tree_before) {
     durable_root_ = tree_.Root();
     return;
   }
-  // The outcome of a failed synced write is unknown: the record may already be in the WAL and
-  // come back on the next open. So the ledger stops taking appends (fail-stop) until a reopen
-  // re-verifies what RocksDB really holds; clients retry with the same event ids and get the
-  // original receipts for whatever did land.
+  // The outcome of a failed synced write is unknown until RocksDB has resumed: the record may
+  // be in the WAL. So nothing of the group is acknowledged, appends are refused, and the
+  // sequencer's recovery re-reads what RocksDB really holds (see the top of ledger.h); clients
+  // retry with the same event ids and get the original receipts for whatever did land.
   tree_ = tree_before;
-  const absl::Status stopped(
-      written.code(),
-      absl::StrCat("ledger: a write failed and the ledger stopped taking appends until it is "
-                   "reopened; retry with the same event_id (",
-                   written.message(), ")"));
-  for (const auto& [event_id, index] : group.ids) group.staged[index].result = stopped;
-  absl::MutexLock lock(&queue_mu_);
-  failed_ = stopped;
+  const absl::Status refusal = Refusal(written);
+  for (const auto& [event_id, index] : group.ids) group.staged[index].result = refusal;
+  StopAppends(refusal, Recoverable(written));
+}
+
+absl::Status Ledger::Recover() {
+  if (auto s = db_->Resume(); !s.ok()) return s;
+  auto stored = view_.Size();
+  if (!stored.ok()) return stored.status();
+  if (*stored < tree_.size()) {
+    return absl::DataLossError(absl::StrCat("meta tree_size: ", *stored,
+                                            " after resuming writes, but ", tree_.size(),
+                                            " entries were durable before"));
+  }
+  if (*stored > tree_.size()) {
+    // The failed group landed after all: take the tree from the log, checking every entry.
+    const uint64_t from = tree_.size();
+    const crypto::CompactRange before = tree_;
+    if (auto s = VerifyTail(from, *stored); !s.ok()) {
+      tree_ = before;
+      return absl::IsDataLoss(s) ? s : absl::UnavailableError(s.message());
+    }
+    unsigned_appends_ = true;
+  }
+  if (auto s = db_->KeepMemtableNonEmpty(); !s.ok()) return s;
+  if (auto s = RewriteTreeSize(*db_, *stored); !s.ok()) return s;
+  absl::MutexLock lock(&durable_mu_);
+  durable_size_ = *stored;
+  durable_root_ = tree_.Root();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Ledger::SignCheckpoint() {
@@ -584,6 +710,7 @@ absl::StatusOr<std::string> Ledger::SignAndStoreCheckpoint(uint64_t size,
     // A newer checkpoint is already stored; this one is valid but not the latest.
     return note;
   }
+  if (auto s = db_->KeepMemtableNonEmpty(); !s.ok()) return s;
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   auto s = db_->db().Put(wo, db_->cf(Cf::kMeta),

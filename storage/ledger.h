@@ -12,6 +12,28 @@
 // Every append is idempotent by event id: the same id with the same signed payload completes with
 // the original receipt; the same id with other bytes fails with AlreadyExists and writes nothing.
 //
+// Write errors. When a group's WriteBatch fails, or RocksDB reports a failed flush, compaction,
+// WAL or MANIFEST write of its own, the ledger refuses appends at once — every append of the
+// failed group, everything queued behind it and every new one — with ResourceExhausted when the
+// disk is full (RocksDB's NoSpace) and Unavailable for any other I/O error; the message says
+// what failed and that the client should retry with the same event_id. Nothing of a failed
+// group is acknowledged. The sequencer then tries to recover on a backoff
+// (Options::recovery_backoff_min doubling up to _max): LedgerDb::Resume() (RocksDB flushes its
+// memtables and starts a new WAL, so the failed write can no longer come back from the old
+// one), then it re-reads the stored tree size — what is really durable. Normally the failed
+// group did not land and the tree is as before it. If it did land (possible when only a sync
+// failed and the record reached the disk anyway), its entries are re-hashed onto the tree and
+// checked against the nodes stored for them (VerifyTail), so a retry gets its receipt from the
+// log. A synced rewrite of the stored tree size then proves the disk takes writes again, and
+// appends are accepted — without a reopen. Reads never stop. Checkpoints are only ever signed
+// for what is durable; while writes fail, storing one fails and is retried later. Errors that
+// are not I/O errors (corruption, a tail that does not verify after a recovery) stop appends
+// until the ledger is reopened and re-verified.
+//
+// A crash between a failed write and a successful recovery leaves the outcome to the next
+// open: the WAL may replay the failed group (then its retries get the original receipts) or
+// not (then the retries append it anew).
+//
 // Thread-safe: Append/AppendAsync and every read may be called from any thread.
 #ifndef HERBTRACE_STORAGE_LEDGER_H_
 #define HERBTRACE_STORAGE_LEDGER_H_
@@ -88,6 +110,13 @@ class Ledger {
     // Not owned; null accepts every append and touches no batch.
     StateRule* rule = nullptr;
     size_t block_cache_bytes = 256 << 20;
+    // After a write error: first recovery attempt after `recovery_backoff_min`, then doubling
+    // up to `recovery_backoff_max` between attempts.
+    absl::Duration recovery_backoff_min = absl::Milliseconds(200);
+    absl::Duration recovery_backoff_max = absl::Seconds(1);
+    // The Env (and its FileSystem) the ledger's RocksDB runs on; null for the default. Not owned:
+    // must outlive the Ledger. Tests inject write faults here.
+    rocksdb::Env* env = nullptr;
   };
 
   // Opens (creating when the directory holds no ledger) and verifies the ledger: the stored
@@ -108,13 +137,18 @@ class Ledger {
   using AppendCallback = std::function<void(absl::StatusOr<v1::Receipt>)>;
   // `done` runs exactly once, after the append is durable or has failed: on the sequencer
   // thread, or on the caller's thread (without locks held) when the ledger refuses the append
-  // at once (closing, or stopped after a failed write). It must be quick and must not block.
+  // at once (closing, or refusing appends after a failed write). It must be quick and must not
+  // block.
   void AppendAsync(AppendRequest request, AppendCallback done);
   // Blocks until the append is durable or has failed.
   absl::StatusOr<v1::Receipt> Append(AppendRequest request);
 
   // Signs a checkpoint of everything durable now, stores it as the latest, returns the note.
+  // Fails (ResourceExhausted, Unavailable) while the disk does not take writes.
   absl::StatusOr<std::string> SignCheckpoint();
+
+  // OK while appends are accepted; otherwise the status every append is refused with now.
+  absl::Status write_status() const;
 
   // Entries that are durable and visible to readers.
   uint64_t size() const;
@@ -141,6 +175,14 @@ class Ledger {
   absl::Status VerifyTail(uint64_t from, uint64_t size);
   static absl::Status TreeError(const absl::Status& status);
   void RunSequencer();
+  // Refuses appends from now on with `refusal` (the first refusal wins until a recovery);
+  // `recoverable` lets the sequencer try to recover. Any thread.
+  void StopAppends(absl::Status refusal, bool recoverable);
+  // A RocksDB background error reported by the storage error handler.
+  void OnStorageError(const absl::Status& error);
+  // Resumes RocksDB and re-reads what is durable (sequencer thread). OK: appends may resume.
+  // DataLoss: the stored log does not verify; anything else: try again later.
+  absl::Status Recover();
   // Signs and stores a checkpoint of tree_ (sequencer thread only).
   void SignCheckpointNow(bool sync);
   void CommitGroup(std::vector<Pending> pending);
@@ -153,7 +195,8 @@ class Ledger {
                            const Group& group, v1::LedgerEntry& entry) const;
   absl::StatusOr<std::optional<BatchHead>> CurrentHead(const std::string& batch_id,
                                                        const Group& group) const;
-  // Writes the group as one WriteBatch; on failure the ledger becomes fail-stop.
+  // Writes the group as one WriteBatch; on failure the ledger refuses appends until it has
+  // recovered (see the top of this file).
   void Commit(Group& group, const crypto::CompactRange& tree_before);
   absl::StatusOr<std::string> SignAndStoreCheckpoint(uint64_t size, const crypto::Digest& root,
                                                      bool sync);
@@ -173,8 +216,10 @@ class Ledger {
   mutable absl::Mutex queue_mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
-  // Set when a write failed: the ledger is fail-stop until reopened.
+  // Set when a write failed: every append is refused with it until a recovery (when
+  // `recoverable_`) or a reopen.
   absl::Status failed_ ABSL_GUARDED_BY(queue_mu_);
+  bool recoverable_ ABSL_GUARDED_BY(queue_mu_) = false;
 
   // The newest durable (size, root): what a checkpoint may sign.
   mutable absl::Mutex durable_mu_;

@@ -24,6 +24,7 @@
 //   meta           "tree_size"  → u64be(number of entries)
 //                  "checkpoint" → the latest signed checkpoint note, as signed
 //                  "log"        → log configuration (origin, hash algorithm, public key)
+//   default        "memtable-keeper" → "", written without the WAL (see KeepMemtableNonEmpty)
 //
 // One append is one WriteBatch over all of these, so the log and its indexes never disagree.
 #include "storage/ledger_db.h"
@@ -33,8 +34,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
@@ -74,7 +77,61 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const std::shared_ptr<rocksdb::Cac
   return o;
 }
 
+absl::string_view ReasonName(rocksdb::BackgroundErrorReason reason) {
+  switch (reason) {
+    case rocksdb::BackgroundErrorReason::kFlush:
+    case rocksdb::BackgroundErrorReason::kFlushNoWAL:
+      return "flush";
+    case rocksdb::BackgroundErrorReason::kCompaction:
+      return "compaction";
+    case rocksdb::BackgroundErrorReason::kWriteCallback:
+      return "WAL write";
+    case rocksdb::BackgroundErrorReason::kMemTable:
+      return "memtable";
+    case rocksdb::BackgroundErrorReason::kManifestWrite:
+    case rocksdb::BackgroundErrorReason::kManifestWriteNoWAL:
+      return "MANIFEST write";
+  }
+  return "background write";
+}
+
 }  // namespace
+
+// Hands RocksDB's background errors to the storage error handler and keeps every recovery in
+// the owner's hands (see ledger_db.h).
+class LedgerDb::WriteErrorListener final : public rocksdb::EventListener {
+ public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
+    if (error->IsIOError() && !error->IsIOFenced() &&
+        error->severity() > rocksdb::Status::Severity::kHardError) {
+      // RocksDB calls a non-retryable I/O error fatal and would refuse Resume() until a reopen.
+      // The write that hit it never reached a memtable, and Resume() flushes the memtables and
+      // starts a new WAL and MANIFEST, exactly as after a full disk: recoverable.
+      *error = rocksdb::Status(*error, rocksdb::Status::Severity::kHardError);
+    }
+    const absl::Status mapped = FromRocks(*error, ReasonName(reason));
+    absl::MutexLock lock(&mu_);
+    if (handler_) handler_(mapped);
+  }
+
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    // The ledger resumes when it can re-read what is durable; RocksDB's own timer must not.
+    *auto_recovery = false;
+  }
+
+  void Set(StorageErrorHandler handler) {
+    absl::MutexLock lock(&mu_);
+    handler_ = std::move(handler);
+  }
+
+ private:
+  absl::Mutex mu_;
+  StorageErrorHandler handler_ ABSL_GUARDED_BY(mu_);
+};
+
+LedgerDb::LedgerDb(std::string path, OpenMode mode)
+    : path_(std::move(path)), mode_(mode), errors_(std::make_shared<WriteErrorListener>()) {}
 
 absl::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
 
@@ -116,6 +173,12 @@ absl::StatusOr<std::unique_ptr<LedgerDb>> LedgerDb::Open(const std::string& path
   // follows the sync): tolerate that. Corruption anywhere else must stop the open, never be
   // silently truncated away with acknowledged appends behind it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  if (options.env != nullptr) db_options.env = options.env;
+  if (options.mode == OpenMode::kWriter) {
+    // Recovery from write errors is the Ledger's (see ledger_db.h): no automatic resume.
+    db_options.max_bgerror_resume_count = 0;
+    db_options.listeners.push_back(ledger_db->errors_);
+  }
   if (options.mode == OpenMode::kSecondary) {
     // A secondary keeps every file open it has seen; it must be able to reopen them all.
     db_options.max_open_files = -1;
@@ -152,6 +215,7 @@ absl::StatusOr<std::unique_ptr<LedgerDb>> LedgerDb::Open(const std::string& path
 }
 
 LedgerDb::~LedgerDb() {
+  errors_->Set(nullptr);
   if (db_ == nullptr) return;
   if (mode_ == OpenMode::kWriter) {
     // A clean close leaves no WAL to replay: the next open (and any reader or auditor) starts
@@ -176,6 +240,22 @@ absl::StatusOr<std::optional<std::string>> LedgerDb::Get(Cf which, absl::string_
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, absl::StrCat("reading ", CfName(which)));
   return value;
+}
+
+void LedgerDb::SetStorageErrorHandler(StorageErrorHandler handler) {
+  errors_->Set(std::move(handler));
+}
+
+absl::Status LedgerDb::KeepMemtableNonEmpty() {
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  return FromRocks(db_->Put(wo, default_handle_, "memtable-keeper", rocksdb::Slice()),
+                   "writing the memtable keeper");
+}
+
+absl::Status LedgerDb::Resume() {
+  if (mode_ != OpenMode::kWriter) return absl::OkStatus();
+  return FromRocks(db_->Resume(), "resuming writes");
 }
 
 absl::Status LedgerDb::CatchUp() {

@@ -5,10 +5,19 @@
 //
 // Thread-safe as RocksDB is: concurrent reads and writes are fine; the single-writer discipline
 // of the log is the Ledger's, not this class's.
+//
+// Write errors (writer): RocksDB's own recovery is switched off — it would resume on its own
+// timer, behind the Ledger's back. When a WAL, MANIFEST, flush or compaction write fails, RocksDB
+// stops taking writes and tells the storage error handler; writes resume only through Resume(),
+// which the Ledger calls once it is ready to re-read what is durable. An I/O error that RocksDB
+// would treat as fatal (anything but a full disk, unless the file system marks it retryable) is
+// made recoverable like a full disk: the failed write never reached the memtables, and Resume
+// flushes them and starts a new WAL. Corruption stays fatal.
 #ifndef HERBTRACE_STORAGE_LEDGER_DB_H_
 #define HERBTRACE_STORAGE_LEDGER_DB_H_
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +68,9 @@ class LedgerDb {
     std::string secondary_path;
     // Block cache for reads, bytes.
     size_t block_cache_bytes = 256 << 20;
+    // The Env (and through it the FileSystem) RocksDB runs on; null for the default. Not owned:
+    // must outlive the LedgerDb. Tests put a fault-injecting file system here.
+    rocksdb::Env* env = nullptr;
 
     static Options ReadOnly() {
       Options o;
@@ -85,14 +97,37 @@ class LedgerDb {
   // Secondary mode: replays the writer's newest WAL and MANIFEST. No-op for other modes.
   absl::Status CatchUp();
 
+  // Writer: `handler` runs on a RocksDB thread whenever RocksDB stops (or, for a failed
+  // compaction, degrades) writes after an error of its own, with the error mapped as FromRocks
+  // maps it and naming the operation ("flush: IO error: No space left on device ..."). It must
+  // be quick and must not call into the database. Null removes it. Writes that fail in the
+  // caller's own DB::Write report there as well.
+  using StorageErrorHandler = std::function<void(const absl::Status&)>;
+  void SetStorageErrorHandler(StorageErrorHandler handler);
+
+  // Writer: writes a key of the default column family to the memtable only (never the WAL, so
+  // it cannot fail on a full disk). RocksDB starts a new WAL only when it switches a non-empty
+  // memtable, and a WAL whose write failed takes no further write: so the Ledger calls this
+  // before every group write and after every Resume(), and a Resume() after a failed write
+  // always has a memtable to switch. Fails only when RocksDB is stopped.
+  absl::Status KeepMemtableNonEmpty();
+
+  // Writer: clears a stopped RocksDB's error and takes writes again — RocksDB flushes every
+  // memtable and starts a new WAL first, so what the failed write left in the old WAL is never
+  // replayed once this returns OK. Fails (ResourceExhausted while the disk is still full) when
+  // the flush fails; OK at once when nothing is stopped.
+  absl::Status Resume();
+
  private:
-  LedgerDb(std::string path, OpenMode mode) : path_(std::move(path)), mode_(mode) {}
+  class WriteErrorListener;
+  LedgerDb(std::string path, OpenMode mode);
 
   const std::string path_;
   const OpenMode mode_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, static_cast<int>(Cf::kCount)> handles_{};
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+  const std::shared_ptr<WriteErrorListener> errors_;
 };
 
 // rocksdb::Status → absl::Status, with `what` in front of the message. IO errors with no space

@@ -130,7 +130,15 @@ absl::StatusOr<StoredCheckpoint> LogSource::CheckpointCovering(uint64_t size) {
   }
   if (!latest.ok() && !absl::IsFailedPrecondition(latest.status())) return latest;
   auto signed_note = writer_->SignCheckpoint();
-  if (!signed_note.ok()) return signed_note.status();
+  if (!signed_note.ok()) {
+    // While the disk refuses writes a new checkpoint cannot be stored; reads go on with the
+    // latest stored one, which callers treat as not covering `size`.
+    if (latest.ok() && (absl::IsResourceExhausted(signed_note.status()) ||
+                        absl::IsUnavailable(signed_note.status()))) {
+      return latest;
+    }
+    return signed_note.status();
+  }
   // Another thread may have stored a newer one meanwhile; the stored one is the latest.
   return LatestCheckpoint();
 }

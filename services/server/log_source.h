@@ -86,7 +86,8 @@ class LogSource {
   // The latest checkpoint, signed anew first when it is smaller than `size` and this is the
   // writer, so entries appended a moment ago can be proven at once instead of after the
   // ledger's next periodic checkpoint. A replica catches up once and returns its latest, which
-  // may still not cover `size`; callers leave out what it does not cover.
+  // may still not cover `size`; callers leave out what it does not cover. So does the writer
+  // while its disk refuses writes (no new checkpoint can be stored then).
   absl::StatusOr<StoredCheckpoint> CheckpointCovering(uint64_t size);
 
   // storage::AuditLedger of the log, which reads one snapshot. A replica audits the writer's
