@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   nlohmann-json3-dev
+  # deploy/fuzz.sh: clang, its libFuzzer and sanitizer runtimes, llvm-symbolizer for the reports.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

@@ -118,7 +118,10 @@ absl::Status ForEachDownstream(
   frontier.emplace_back(std::string(root), 0);
   seen.emplace(root);
   while (!frontier.empty()) {
-    auto [batch_id, depth] = std::move(frontier.front());
+    // Named variables, not a structured binding: the lambda below captures depth, which clang 14
+    // (the fuzz build's compiler) does not allow for a binding.
+    const std::string batch_id = std::move(frontier.front().first);
+    const uint32_t depth = frontier.front().second;
     frontier.pop_front();
     absl::StatusOr<bool> more = visit(batch_id, depth);
     if (!more.ok()) return more.status();
