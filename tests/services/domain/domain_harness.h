@@ -67,7 +67,8 @@ class DomainHarness {
     return absl::FromCivil(absl::CivilSecond(2024, 9, 15, 10, 0, 0), absl::FixedTimeZone(8 * 3600));
   }
 
-  explicit DomainHarness(bool sync = false) : clock_(Start()) {
+  // `env`: the RocksDB Env the ledger runs on (null: the default), e.g. one injecting faults.
+  explicit DomainHarness(bool sync = false, rocksdb::Env* env = nullptr) : clock_(Start()) {
     operator_key_ = NewKey();
     domain::DomainConfig config;
     config.log_origin = kTestOrigin;
@@ -81,6 +82,7 @@ class DomainHarness {
     options.rule = rules_.get();
     options.sync = sync;
     options.checkpoint_interval = absl::Hours(1);
+    options.env = env;
     auto ledger = storage::Ledger::Open(dir_.path().string(), options, TestLogSigner());
     EXPECT_TRUE(ledger.ok()) << ledger.status();
     ledger_ = *std::move(ledger);
