@@ -114,18 +114,50 @@ absl::StatusOr<std::unique_ptr<Market>> Market::Create(const std::filesystem::pa
   return market;
 }
 
-std::string Market::NewEventId() {
-  // Version 4, RFC 9562 variant; distinct per market (a counter in the low bits).
-  const uint64_t n = next_event_++;
-  return absl::StrFormat("%08x-0000-4000-8000-%012x", 0x1ce0000u, n);
+std::string EventIdOf(uint32_t family, uint64_t n) {
+  // Version 4, RFC 9562 variant; the family in the first group, a counter in the low bits.
+  return absl::StrFormat("%08x-0000-4000-8000-%012x", family, n);
+}
+
+std::string Market::NewEventId() { return EventIdOf(0x1ce0000u, next_event_++); }
+
+std::string BatchCode(const Actor& creator, int node_type, absl::CivilDay day, int sequence) {
+  const std::string body =
+      absl::StrFormat("%d%s%02d%02d%02d%03d", node_type, creator.party_id, day.year() % 100,
+                      day.month(), day.day(), sequence);
+  return absl::StrCat(body, std::string(1, domain::TraceCheckDigit(body)));
+}
+
+v1::Event RegisterBaseEvent(const std::string& base_id) {
+  v1::Event event;
+  v1::RegisterBase* rb = event.mutable_register_base();
+  rb->set_base_id(base_id);
+  rb->set_name("北段村黄芪基地");
+  rb->set_region_code("130683");
+  rb->mutable_location()->set_latitude_micro_deg(38418512);
+  rb->mutable_location()->set_longitude_micro_deg(115323450);
+  rb->set_area_centi_mu(1250);
+  rb->add_herb_codes("HUANGQI");
+  rb->set_cultivation(v1::CULTIVATION_KIND_CULTIVATED);
+  return event;
+}
+
+v1::Event HarvestOf(const std::string& base_id, const std::string& batch_id, uint64_t grams,
+                    absl::CivilDay day) {
+  v1::Event event;
+  v1::Harvest* h = event.mutable_harvest();
+  h->set_batch_id(batch_id);
+  h->set_base_id(base_id);
+  h->set_herb_code("HUANGQI");
+  h->set_grams(grams);
+  h->mutable_harvest_date()->set_year(static_cast<int>(day.year()));
+  h->mutable_harvest_date()->set_month(day.month());
+  h->mutable_harvest_date()->set_day(day.day());
+  return event;
 }
 
 std::string Market::NewBatchCode(const Actor& creator, int node_type) {
-  const absl::CivilDay day = absl::ToCivilDay(clock_.Now(), kChina);
-  const std::string body =
-      absl::StrFormat("%d%s%02d%02d%02d%03d", node_type, creator.party_id, day.year() % 100,
-                      day.month(), day.day(), next_batch_++);
-  return absl::StrCat(body, std::string(1, domain::TraceCheckDigit(body)));
+  return BatchCode(creator, node_type, absl::ToCivilDay(clock_.Now(), kChina), next_batch_++);
 }
 
 absl::StatusOr<v1::Receipt> Market::Submit(const Actor& actor, v1::Event event,
@@ -198,19 +230,7 @@ absl::Status Market::Populate() {
       !s.ok()) {
     return s;
   }
-  {
-    v1::Event event;
-    v1::RegisterBase* rb = event.mutable_register_base();
-    rb->set_base_id(base_id_);
-    rb->set_name("北段村黄芪基地");
-    rb->set_region_code("130683");
-    rb->mutable_location()->set_latitude_micro_deg(38418512);
-    rb->mutable_location()->set_longitude_micro_deg(115323450);
-    rb->set_area_centi_mu(1250);
-    rb->add_herb_codes("HUANGQI");
-    rb->set_cultivation(v1::CULTIVATION_KIND_CULTIVATED);
-    if (auto r = Submit(grower_, std::move(event)); !r.ok()) return r.status();
-  }
+  if (auto r = Submit(grower_, RegisterBaseEvent(base_id_)); !r.ok()) return r.status();
   {
     v1::Event event;
     v1::LoadQualityLimits* lim = event.mutable_load_quality_limits();
@@ -231,17 +251,7 @@ absl::Status Market::Populate() {
 }
 
 v1::Event Market::HarvestEvent(const std::string& batch_id, uint64_t grams) {
-  const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), kChina);
-  v1::Event event;
-  v1::Harvest* h = event.mutable_harvest();
-  h->set_batch_id(batch_id);
-  h->set_base_id(base_id_);
-  h->set_herb_code("HUANGQI");
-  h->set_grams(grams);
-  h->mutable_harvest_date()->set_year(static_cast<int>(today.year()));
-  h->mutable_harvest_date()->set_month(today.month());
-  h->mutable_harvest_date()->set_day(today.day());
-  return event;
+  return HarvestOf(base_id_, batch_id, grams, absl::ToCivilDay(clock_.Now(), kChina));
 }
 
 absl::StatusOr<HuangqiChain> Market::RunHuangqiChain() {

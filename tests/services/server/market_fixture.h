@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "crypto/signature.h"
 #include "herbtrace/v1/entry.pb.h"
@@ -68,6 +69,16 @@ v1::Event RegisterPartyEvent(const Actor& party, const std::string& name,
 // log_origin), serializes it once and signs it: what a client sends to Capture.
 v1::SignedEvent SignEvent(const Actor& actor, v1::Event& event, absl::Time now,
                           const std::string& event_id);
+// Batch code number `sequence` (1..999) of `creator` for `node_type`, created on `day` (China
+// Standard Time), with its check digit.
+std::string BatchCode(const Actor& creator, int node_type, absl::CivilDay day, int sequence);
+// A version 4 (RFC 9562) event id, distinct for every (family, n).
+std::string EventIdOf(uint32_t family, uint64_t n);
+// Registration of the HUANGQI planting base `base_id` (the owner is the signer).
+v1::Event RegisterBaseEvent(const std::string& base_id);
+// A harvest of `grams` of HUANGQI from `base_id` on `day`, as batch `batch_id`.
+v1::Event HarvestOf(const std::string& base_id, const std::string& batch_id, uint64_t grams,
+                    absl::CivilDay day);
 
 class Market {
  public:
