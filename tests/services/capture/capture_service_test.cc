@@ -12,6 +12,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/merkle.h"
+#include "crypto/signature.h"
+#include "services/server/server_host.h"
 #include "tests/services/domain/domain_harness.h"
 #include "tests/test_util.h"
 
@@ -152,6 +154,77 @@ TEST_F(CaptureServiceTest, RejectsAShortOrMissingSignature) {
   ExpectRejected(request, grpc::StatusCode::UNAUTHENTICATED, "signed_event.signature");
 }
 
+TEST_F(CaptureServiceTest, RejectsASignatureOfAnotherAlgorithm) {
+  Genesis();
+  const v1::SubmitRequest request =
+      Signed(RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER), op_);
+  // The operator's key is Ed25519. An envelope that claims SM2 for it contradicts the registry
+  // and is refused before any signature check; so is an SM2 signature of the same payload under
+  // the Ed25519 key id (not an Ed25519 signature's length).
+  v1::SubmitRequest claims_sm2 = request;
+  claims_sm2.mutable_signed_event()->set_algorithm(v1::SIGNATURE_ALGORITHM_SM2);
+  ExpectRejected(claims_sm2, grpc::StatusCode::INVALID_ARGUMENT, "signed_event.algorithm");
+  v1::SubmitRequest unspecified = request;
+  unspecified.mutable_signed_event()->set_algorithm(v1::SIGNATURE_ALGORITHM_UNSPECIFIED);
+  ExpectRejected(unspecified, grpc::StatusCode::INVALID_ARGUMENT, "signed_event.algorithm");
+  auto sm2 = crypto::PrivateKey::Generate(crypto::SignatureAlgorithm::kSm2);
+  ASSERT_TRUE(sm2.ok()) << sm2.status();
+  v1::SubmitRequest sm2_signed = request;
+  sm2_signed.mutable_signed_event()->set_signature(
+      *(*sm2)->Sign(request.signed_event().payload()));
+  ExpectRejected(sm2_signed, grpc::StatusCode::INVALID_ARGUMENT, "signed_event.signature");
+}
+
+TEST_F(CaptureServiceTest, RejectsAReplayedEventIdWithOtherBytes) {
+  Genesis();
+  v1::Event event = RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER);
+  v1::SubmitResponse first;
+  ASSERT_TRUE(Submit(Signed(event, op_), &first).ok());
+  // Same event id, other (validly signed) bytes: a replay that would rewrite history.
+  event.mutable_register_party()->set_name("安国市另一家药材经营部");
+  ExpectRejected(Signed(event, op_), grpc::StatusCode::ALREADY_EXISTS, "event_id");
+  event.mutable_register_party()->set_name("安国市某药材经营部");
+  v1::SubmitResponse again;
+  ASSERT_TRUE(Submit(Signed(event, op_), &again).ok());
+  EXPECT_EQ(again.receipt().seq(), first.receipt().seq());
+}
+
+TEST_F(CaptureServiceTest, RejectsMessagesOverTheServersSizeLimit) {
+  Genesis();
+  // The limits of a real herbtrace-server: a second Capture service behind a ServerHost.
+  CaptureOptions options;
+  options.bootstrap_key_id = op_.key_id();
+  auto service = NewCaptureService(h_.ledger(), options);
+  ServerHostOptions host_options;
+  host_options.max_message_bytes = 64 << 10;
+  auto host = ServerHost::Start(host_options, {service.get()});
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto stub = v1::Capture::NewStub(
+      grpc::CreateChannel((*host)->address(), grpc::InsecureChannelCredentials()));
+  const uint64_t size = h_.ledger().size();
+  const std::string state = h_.StateFingerprint();
+  v1::Event event = RegisterPartyEvent(op_, NewActor("13068300000003"), v1::PARTY_ROLE_TRADER);
+  event.mutable_register_party()->set_address(std::string(65 << 10, 'x'));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::SubmitResponse response;
+  const grpc::Status status = stub->Submit(&context, Signed(event, op_), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("larger than max"));
+  EXPECT_EQ(h_.ledger().size(), size);
+  EXPECT_EQ(h_.StateFingerprint(), state);
+  // The same connection still takes an event of a normal size.
+  grpc::ClientContext ok_context;
+  ok_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  EXPECT_TRUE(stub->Submit(&ok_context,
+                           Signed(RegisterPartyEvent(op_, NewActor("13068300000004"),
+                                                     v1::PARTY_ROLE_TRADER),
+                                  op_),
+                           &response)
+                  .ok());
+  (*host)->Shutdown(absl::Seconds(1));
+}
+
 TEST_F(CaptureServiceTest, RejectsAPayloadAlteredAfterSigning) {
   Genesis();
   v1::SubmitRequest request =
@@ -206,6 +279,7 @@ TEST_F(CaptureServiceTest, PassesDomainRejectionsThroughWithTheirField) {
 TEST_F(CaptureServiceTest, StreamAnswersEveryEventInOrderAndKeepsGoingAfterARejection) {
   Genesis();
   grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto stream = stub_->SubmitStream(&context);
   constexpr int kEvents = 40;  // more than max_stream_in_flight, so back-pressure engages
   std::vector<bool> bad(kEvents, false);
@@ -248,6 +322,7 @@ TEST_F(CaptureServiceTest, AClientThatCancelsMidStreamLeavesTheServerServing) {
   Genesis();
   for (int round = 0; round < 5; ++round) {
     grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     auto stream = stub_->SubmitStream(&context);
     for (int i = 0; i < 30; ++i) {
       if (!stream->Write(Signed(RegisterPartyEvent(
