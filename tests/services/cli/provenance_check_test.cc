@@ -512,6 +512,18 @@ TEST_F(ProvenanceCheckTest, KeyRevokedBeforeTheEntryFails) {
                        AllOf(HasSubstr("entry seq 5"), HasSubstr("revoked at seq 5"))));
 }
 
+TEST_F(ProvenanceCheckTest, KeyRevokedAfterTheEntriesStillVerifies) {
+  // A handheld lost today does not unmake last season's records: entries before the revocation
+  // keep verifying with the key, as the log recorded it.
+  const v1::GetUpstreamResponse response = Story().Response(lot_, *log_);
+  v1::SigningKey revoked = ServerKey(*grower_key_, kGrower, 1);
+  revoked.set_status(v1::KEY_STATUS_REVOKED);
+  revoked.set_revoked_at_seq(response.checkpoint().size());
+  options_.server_keys[grower_key_->public_key().key_id()] = revoked;
+  HT_ASSERT_OK_AND_ASSIGN(ProvenanceReport report, CheckProvenance(lot_, response, options_));
+  EXPECT_GT(report.signatures, 0u);
+}
+
 TEST_F(ProvenanceCheckTest, BundledEventsVerifyThroughTheRootSignature) {
   LogBuilder log(*hasher_);
   AppendRegistrations(log);
