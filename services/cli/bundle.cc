@@ -59,6 +59,13 @@ absl::StatusOr<v1::SubmitBundleRequest> BuildBundle(absl::Span<const v1::SubmitR
                                                      "): signed with key ", signed_event.key_id(),
                                                      ", not the bundle key ", key_id));
     }
+    // The root signature vouches for every payload under it, so each must be one this key signed
+    // when it was queued: a queue file edited since is refused here, never signed afresh.
+    if (absl::Status s = key.public_key().Verify(signed_event.payload(), signed_event.signature());
+        !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("queue event ", i, " (", event.event_id(),
+                                                     "): signature: ", s.message()));
+    }
     v1::BundledEvent* bundled = request.add_events();
     bundled->set_payload(signed_event.payload());
     *bundled->mutable_openings() = queued[i].openings();

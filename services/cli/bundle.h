@@ -36,7 +36,8 @@ std::string BundleMessage(absl::string_view log_origin, uint64_t size, const cry
 // event keeps its payload bytes and openings exactly as queued; the per-event signatures are
 // dropped (the root signature replaces them). Checks first, naming the queue position: 1..4096
 // events; every payload parses as an Event whose log_origin is `log_origin` and whose party_id is
-// the same for all; every queued event was signed by `key` (so the bundle signer is the signer).
+// the same for all; every queued event was signed by `key` and its signature verifies over its
+// payload (so the bundle signer is the signer, and a queue edited after signing is refused).
 absl::StatusOr<v1::SubmitBundleRequest> BuildBundle(absl::Span<const v1::SubmitRequest> queued,
                                                     const crypto::PrivateKey& key,
                                                     const crypto::Hasher& hasher,

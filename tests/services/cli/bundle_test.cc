@@ -14,6 +14,7 @@ namespace {
 
 using ::herbtrace::testing::IsOk;
 using ::herbtrace::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kOrigin[] = "anguo.herbtrace.example/log";
@@ -134,6 +135,20 @@ TEST_P(BundleTest, RefusesWhatTheServerWouldReject) {
   garbage[0].mutable_signed_event()->set_payload("\xff\xff\xff");
   EXPECT_THAT(BuildBundle(garbage, *key_, *hasher_, kOrigin),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a herbtrace.v1.Event")));
+
+  // A queue file edited after the events were signed: the bundle must not sign the edit.
+  std::vector<v1::SubmitRequest> edited = Queue(2);
+  v1::Event event;
+  ASSERT_TRUE(event.ParseFromString(edited[1].signed_event().payload()));
+  event.mutable_harvest()->set_grams(event.harvest().grams() * 10);
+  edited[1].mutable_signed_event()->set_payload(event.SerializeAsString());
+  EXPECT_THAT(BuildBundle(edited, *key_, *hasher_, kOrigin),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("queue event 1"), HasSubstr("signature: "))));
+  std::vector<v1::SubmitRequest> unsigned_event = Queue(1);
+  unsigned_event[0].mutable_signed_event()->clear_signature();
+  EXPECT_THAT(BuildBundle(unsigned_event, *key_, *hasher_, kOrigin),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("queue event 0")));
 
   std::vector<v1::SubmitRequest> too_many(kMaxBundleEvents + 1, Queue(1)[0]);
   EXPECT_THAT(BuildBundle(too_many, *key_, *hasher_, kOrigin),
