@@ -67,6 +67,8 @@ ABSL_FLAG(bool, allow_insecure_remote, false,
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "largest gRPC message either way");
 ABSL_FLAG(int32_t, max_concurrent_streams, 100, "concurrent calls per client connection");
+ABSL_FLAG(int32_t, max_transport_memory_mib, 256,
+          "memory all connections' transport buffers may hold together, in MiB");
 ABSL_FLAG(int32_t, threads, 0, "threads for reads (0: max(4, cores))");
 ABSL_FLAG(absl::Duration, catch_up_interval, absl::Milliseconds(100),
           "reader: how often to catch up with the writer");
@@ -183,6 +185,9 @@ int Run() {
     return Usage(absl::StrCat("--mode: \"", mode_name, "\" is not all, writer or reader"));
   }
   if (absl::GetFlag(FLAGS_max_lineage_lots) <= 0) return Usage("--max_lineage_lots must be > 0");
+  if (absl::GetFlag(FLAGS_max_transport_memory_mib) < 16) {
+    return Usage("--max_transport_memory_mib must be at least 16");
+  }
   if (absl::GetFlag(FLAGS_max_message_bytes) < (1 << 20)) {
     return Usage("--max_message_bytes must be at least 1 MiB (1048576)");
   }
@@ -276,6 +281,8 @@ int Run() {
   host_options.allow_insecure_remote = absl::GetFlag(FLAGS_allow_insecure_remote);
   host_options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   host_options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  host_options.max_transport_memory_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_transport_memory_mib)) << 20;
   std::vector<grpc::Service*> raw;
   for (auto& s : services) raw.push_back(s.get());
   auto host = ServerHost::Start(host_options, raw);

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 
 namespace herbtrace::server {
 namespace {
@@ -104,6 +105,13 @@ absl::StatusOr<std::unique_ptr<ServerHost>> ServerHost::Start(
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              Millis(options.min_client_ping_interval));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, Millis(options.max_connection_idle));
+  // Transport buffers of every connection together: beyond this gRPC shrinks the flow-control
+  // windows it grants, so clients that send faster than their calls consume (a stream that
+  // never reads its responses is held by Capture, but its requests would still pile up in the
+  // window granted before) wait on the network instead of in this process's memory.
+  grpc::ResourceQuota quota("herbtrace-server");
+  quota.Resize(options.max_transport_memory_bytes);
+  builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -42,6 +42,10 @@ struct ServerHostOptions {
   absl::Duration min_client_ping_interval = absl::Seconds(10);
   // Connections idle (no call) this long are closed; clients reconnect transparently.
   absl::Duration max_connection_idle = absl::Minutes(30);
+  // Memory all connections' transport buffers may hold together (a grpc::ResourceQuota). Each
+  // stream's receive window otherwise grows with the measured bandwidth-delay product, so a
+  // client that writes faster than its call reads could park megabytes per stream here.
+  size_t max_transport_memory_bytes = size_t{256} << 20;
 };
 
 // OK when `address` may be served without TLS: a loopback address (127.0.0.0/8, ::1,
