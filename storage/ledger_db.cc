@@ -40,6 +40,7 @@
 #include "rocksdb/listener.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "storage/info_log.h"
 
 namespace herbtrace::storage {
 namespace {
@@ -174,6 +175,10 @@ absl::StatusOr<std::unique_ptr<LedgerDb>> LedgerDb::Open(const std::string& path
   // silently truncated away with acknowledged appends behind it.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   if (options.env != nullptr) db_options.env = options.env;
+  if (options.mode != OpenMode::kReadOnly && options.env == nullptr) {
+    db_options.info_log = NewInfoLog(
+        options.mode == OpenMode::kSecondary ? options.secondary_path : path);
+  }
   if (options.mode == OpenMode::kWriter) {
     // Recovery from write errors is the Ledger's (see ledger_db.h): no automatic resume.
     db_options.max_bgerror_resume_count = 0;
