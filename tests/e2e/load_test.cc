@@ -275,7 +275,9 @@ class LoadTest : public ::testing::Test {
           testing::RunSubmitStream(*capture, context, requests, options);
       counts_.cancelled_streams.fetch_add(1);
       Book(absl::StrCat("cancelling client ", grower), result.responses);
-      EXPECT_EQ(result.status.error_code(), grpc::StatusCode::CANCELLED)
+      // OK when the whole stream was answered before the cancel reached the call.
+      EXPECT_TRUE(result.status.ok() ||
+                  result.status.error_code() == grpc::StatusCode::CANCELLED)
           << result.status.error_message();
     }
   }
