@@ -1028,6 +1028,42 @@ TEST_P(DomainRulesTest, RejectsUsingAConsumedLot) {
                  absl::StatusCode::kFailedPrecondition, "process.input.batch_id");
 }
 
+TEST_P(DomainRulesTest, RejectsShippingOrTradingALotThatCannotMove) {
+  const std::string not_held = DriedLotAtTrader();  // the trader's, not the grower's
+  const std::string held = Harvest(10'000);
+  Ok(So2TestEvent(held, 151), lab_);
+  const std::string recalled = Harvest(10'000);
+  Ok(RecallEvent(recalled), regulator_);
+  const std::string consumed = Harvest(10'000);
+  Process(grower_, 1, consumed, 10'000, 3'000);
+  struct Case {
+    const char* what;
+    const std::string& lot;
+    absl::StatusCode code;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"not held", not_held, absl::StatusCode::kPermissionDenied, "is held by party"},
+      {"held", held, absl::StatusCode::kFailedPrecondition, "is HELD"},
+      {"recalled", recalled, absl::StatusCode::kFailedPrecondition, "is RECALLED"},
+      {"consumed", consumed, absl::StatusCode::kFailedPrecondition, "is CONSUMED"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    ExpectRejected(ShipEvent(grower_, maker_a_, c.lot, 1'000), grower_, c.code,
+                   "ship.batches[0].batch_id");
+    EXPECT_THAT(
+        std::string(h_.Submit(ShipEvent(grower_, maker_a_, c.lot, 1'000), grower_, {})
+                        .status()
+                        .message()),
+        HasSubstr(c.reason));
+    auto [commitment, opening] =
+        DomainHarness::Commit("trade.price_commitment", DomainHarness::PriceValue(100));
+    ExpectRejected(TradeEvent(grower_, trader_, c.lot, 1'000, commitment), grower_, c.code,
+                   "trade.batch.batch_id", {opening});
+  }
+}
+
 TEST_P(DomainRulesTest, RejectsMovingALotInTransit) {
   const std::string lot = Harvest(10'000);
   Ship(grower_, trader_, lot, 10'000);
