@@ -20,19 +20,20 @@
 // group is acknowledged. The sequencer then tries to recover on a backoff
 // (Options::recovery_backoff_min doubling up to _max): LedgerDb::Resume() (RocksDB flushes its
 // memtables and starts a new WAL, so the failed write can no longer come back from the old
-// one), then it re-reads the stored tree size — what is really durable. Normally the failed
-// group did not land and the tree is as before it. If it did land (possible when only a sync
-// failed and the record reached the disk anyway), its entries are re-hashed onto the tree and
-// checked against the nodes stored for them (VerifyTail), so a retry gets its receipt from the
-// log. A synced rewrite of the stored tree size then proves the disk takes writes again, and
-// appends are accepted — without a reopen. Reads never stop. Checkpoints are only ever signed
-// for what is durable; while writes fail, storing one fails and is retried later. Errors that
-// are not I/O errors (corruption, a tail that does not verify after a recovery) stop appends
-// until the ledger is reopened and re-verified.
+// one), then it re-reads the stored tree size — what is really durable. RocksDB 7.8 applies no
+// write whose WAL write or sync failed, so the failed group normally did not land and the tree
+// is as before it; should the stored size be larger all the same, those entries are re-hashed
+// onto the tree and checked against the nodes stored for them (VerifyTail), so that a retry
+// gets its receipt from the log. A synced rewrite of the stored tree size then proves the disk
+// takes writes again, and appends are accepted — without a reopen. Reads never stop.
+// Checkpoints are only ever signed for what is durable; while writes fail, storing one fails
+// and is retried later. Errors that are not I/O errors (corruption, a tail that does not verify
+// after a recovery) stop appends until the ledger is reopened and re-verified.
 //
 // A crash between a failed write and a successful recovery leaves the outcome to the next
-// open: the WAL may replay the failed group (then its retries get the original receipts) or
-// not (then the retries append it anew).
+// open: when only the sync failed, the record may be in the WAL and the group comes back (its
+// retries then get the original receipts from the log), or it does not (the retries append it
+// anew). Either way nothing acknowledged is lost and nothing is acknowledged twice.
 //
 // Thread-safe: Append/AppendAsync and every read may be called from any thread.
 #ifndef HERBTRACE_STORAGE_LEDGER_H_
