@@ -11,27 +11,55 @@
 #   KEYS_DIR must hold operator.pem, the key the server was started with as --bootstrap_key;
 #   LOG_KEY is the log's verifier key, as herbtrace-server prints it at start ("log key").
 # env:   HERBCTL (default build/services/cli/herbctl)
+#        HERBTRACE_CERTS: a directory made by deploy/make-certs.sh with a certificate for every
+#          demo party; then every party calls over mutual TLS with its own certificate (queries
+#          as the regulator), and HERBTRACE_CONSOLE (the server's --admin_listen, default
+#          127.0.0.1:50052) takes the one call no certificate can make yet: the operator's
+#          genesis registration.
 set -euo pipefail
 server=${1:?server address}
 keys=${2:?keys dir}
 log_key=${3:?the log verifier key herbtrace-server printed}
 herbctl=${HERBCTL:-build/services/cli/herbctl}
 here=$(cd "$(dirname "$0")/.." && pwd)
-H() { "$herbctl" --server="$server" "$@"; }
+certs=${HERBTRACE_CERTS:-}
+console=${HERBTRACE_CONSOLE:-127.0.0.1:50052}
 
 OP=13068300000001 REG=13068300000002 GROWER=13068300000003 WH=13068300000004
 TRADER=13068300000005 MAKER_A=13068300000006 MAKER_B=13068300000007 LAB=13068300000008
+# herbctl as PARTY: over mutual TLS with the party's certificate when there are certificates.
+call() {
+  local party=$1
+  shift
+  if [ -n "$certs" ]; then
+    "$herbctl" --server="$server" --tls_ca "$certs/ca.pem" --tls_cert "$certs/party-$party.pem" \
+      --tls_key "$certs/party-$party-key.pem" "$@"
+  else
+    "$herbctl" --server="$server" "$@"
+  fi
+}
+# Queries as the regulator, who sees every lot and recall.
+H() { call $REG "$@"; }
 for who in regulator grower warehouse trader maker_a maker_b lab; do
   [ -f "$keys/$who.pem" ] || "$herbctl" keygen --key "$keys/$who.pem" >/dev/null
 done
-as() { local who=$1 party=$2; shift 2; H --key "$keys/$who.pem" --party "$party" "$@"; }
+as() { local who=$1 party=$2; shift 2; call "$party" --key "$keys/$who.pem" --party "$party" "$@"; }
+# The genesis: with certificates, from the host's console (no party is registered to present
+# one yet).
+genesis() {
+  if [ -n "$certs" ]; then
+    "$herbctl" --server="$console" --key "$keys/operator.pem" --party $OP "$@"
+  else
+    as operator $OP "$@"
+  fi
+}
 # The codes herbctl printed as "new batch  CODE".
 new_batches() { awk '$1 == "new" && $2 == "batch" {print $3}'; }
 uuid() { cat /proc/sys/kernel/random/uuid; }
 step() { printf '\n== %s\n' "$*"; }
 
 step "registry: the market operator (genesis), the regulator, the parties, the catalog, the limits"
-as operator $OP register party --party_id $OP --name 安国数字中药都市场管理有限公司 \
+genesis register party --party_id $OP --name 安国数字中药都市场管理有限公司 \
   --roles market_operator --uscc 91130683MA00000026 --new_key "$keys/operator.pem"
 as operator $OP register party --party_id $REG --name 安国市市场监督管理局 \
   --roles regulator --uscc 11130683MA0000003H --new_key "$keys/regulator.pem"
@@ -66,6 +94,16 @@ as grower $GROWER store --action out --batches "$dried" --warehouse $WH
 trade=$(uuid)
 as grower $GROWER trade --event_id "$trade" --buyer $TRADER --batch "$dried" --price_fen 2790000
 as trader $TRADER receive --transfer "$trade" --received "$dried:310kg"
+
+step "the trade's price: its buyer reads it; a maker that is not party to it cannot"
+call $TRADER price "$trade"
+if [ -n "$certs" ]; then
+  if refused=$(call $MAKER_B price "$trade" 2>&1); then
+    echo "maker B read the price of a trade it is not party to" >&2
+    exit 1
+  fi
+  echo "maker B: $refused"
+fi
 
 step "the trader splits the lot into three and sells them to two decoction-piece makers"
 lots=$(as trader $TRADER split --input "$dried" --outputs '#1:100kg,#2:100kg,#3:110kg' |

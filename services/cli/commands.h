@@ -118,6 +118,7 @@ absl::Status RunBatch(Context& ctx);
 absl::Status RunHistory(Context& ctx);
 absl::Status RunTrace(Context& ctx);
 absl::Status RunCheckpoint(Context& ctx);
+absl::Status RunPrice(Context& ctx);
 absl::Status RunRecallShow(Context& ctx);
 absl::Status RunRecallList(Context& ctx);
 absl::Status RunRecallExport(Context& ctx);

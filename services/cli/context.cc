@@ -1,3 +1,6 @@
+#include <cstdlib>
+#include <string>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
@@ -9,6 +12,14 @@ namespace herbtrace::cli {
 namespace {
 
 constexpr absl::string_view kUsagePayload = "herbctl/usage";
+
+// A party's certificate files are set once per shell (export HERBTRACE_CERT=...), not on every
+// command; a flag given on the command line wins.
+std::string FlagOrEnv(const std::string& flag, const char* env) {
+  if (!flag.empty()) return flag;
+  const char* value = std::getenv(env);
+  return value == nullptr ? std::string() : std::string(value);
+}
 
 }  // namespace
 
@@ -43,9 +54,9 @@ absl::StatusOr<Client*> Context::client() {
     ClientOptions options;
     options.server = absl::GetFlag(FLAGS_server);
     options.deadline = absl::GetFlag(FLAGS_deadline);
-    options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
-    options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
-    options.tls_key = absl::GetFlag(FLAGS_tls_key);
+    options.tls_ca = FlagOrEnv(absl::GetFlag(FLAGS_tls_ca), "HERBTRACE_CA_CERT");
+    options.tls_cert = FlagOrEnv(absl::GetFlag(FLAGS_tls_cert), "HERBTRACE_CERT");
+    options.tls_key = FlagOrEnv(absl::GetFlag(FLAGS_tls_key), "HERBTRACE_KEY");
     options.allow_plaintext = absl::GetFlag(FLAGS_plaintext);
     if (options.deadline <= absl::ZeroDuration()) return UsageError("--deadline: must be positive");
     auto client = Client::Create(options);

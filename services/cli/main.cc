@@ -19,7 +19,8 @@ constexpr char kUsage[] = R"(usage: herbctl COMMAND [args] [flags]
 
 global flags: --server 127.0.0.1:50051  --key SIGNER.pem  --party ID  --origin ORIGIN  --json
               --queue FILE (offline)  --deadline 15s  --hash sha256|sm3
-              --tls_ca CA.pem [--tls_cert C.pem --tls_key K.pem]
+              --tls_ca CA.pem [--tls_cert C.pem --tls_key K.pem]   (mutual TLS; or env
+              HERBTRACE_CA_CERT, HERBTRACE_CERT, HERBTRACE_KEY)
 event flags:  --at RFC3339  --event_id UUID  --expect_head BATCH=HEX  --extra 'TEXTPROTO'  --dry_run
 
 keys and registry
@@ -54,6 +55,7 @@ queries
   history CODE [--log_key VKEY]               every entry that touched it
   trace up CODE | trace down CODE [--include_empty]
   recall show ID | recall list | recall export ID [--sort COLUMN --desc --unacknowledged --bom] > f.csv
+  price TRADE_EVENT_ID                        a trade's price (its seller, buyer, regulators)
   checkpoint [--log_key VKEY [--trusted_checkpoint FILE]]
   verify CODE --log_key VKEY [--trusted_checkpoint FILE]
          checks the batch's whole provenance locally against the log's key
@@ -79,7 +81,7 @@ constexpr Entry kCommands[] = {
     {"release", RunRelease},   {"upload", RunUpload},
     {"batch", RunBatch},       {"history", RunHistory},
     {"trace", RunTrace},       {"checkpoint", RunCheckpoint},
-    {"verify", RunVerify},
+    {"verify", RunVerify},     {"price", RunPrice},
 };
 
 }  // namespace

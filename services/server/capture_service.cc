@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -14,9 +13,11 @@
 #include "crypto/memory_tree.h"
 #include "crypto/merkle.h"
 #include "crypto/signature.h"
+#include "services/domain/bundle_message.h"
 #include "services/domain/signature_algorithm.h"
 #include "services/domain/state_reader.h"
 #include "services/domain/verified_event.h"
+#include "services/server/access_policy.h"
 
 namespace herbtrace::server {
 namespace {
@@ -51,19 +52,22 @@ class EventVerifier {
   EventVerifier(storage::Ledger& ledger, const CaptureOptions& options)
       : ledger_(ledger), options_(options), state_(ledger.db()) {}
 
-  // The public key that signs for `key_id`, with `self_signed` set when it was taken from the
-  // genesis event itself. Whether the key may sign now (active, the acting party's) is the
-  // domain rules' check, in sequence; here only its bytes matter.
-  absl::StatusOr<std::shared_ptr<const crypto::PublicKey>> KeyFor(const std::string& key_id,
-                                                                  v1::SignatureAlgorithm algorithm,
-                                                                  const v1::Event& event,
-                                                                  absl::string_view field,
-                                                                  bool* self_signed) const {
+  // The public key that signs for `key_id` and the party that owns it (the signer), with
+  // `self_signed` set when it was taken from the genesis event itself. Whether the key may sign
+  // now (active, the acting party's) is the domain rules' check, in sequence; here only its
+  // bytes and owner matter.
+  struct SignerKey {
+    std::shared_ptr<const crypto::PublicKey> key;
+    std::string party_id;
+  };
+  absl::StatusOr<SignerKey> KeyFor(const std::string& key_id, v1::SignatureAlgorithm algorithm,
+                                   const v1::Event& event, absl::string_view field,
+                                   bool* self_signed) const {
     *self_signed = false;
     auto algo = domain::FromProtoAlgorithm(algorithm, absl::StrCat(field, ".algorithm"));
     if (!algo.ok()) return algo.status();
-    if (auto cached = keys_.Find(key_id); cached != nullptr) {
-      if (cached->algorithm() != *algo) return OtherAlgorithm(field, key_id);
+    if (auto cached = keys_.Find(key_id); cached.key != nullptr) {
+      if (cached.key->algorithm() != *algo) return OtherAlgorithm(field, key_id);
       return cached;
     }
     auto registered = state_.Key(key_id);
@@ -71,7 +75,7 @@ class EventVerifier {
       if (registered->algorithm() != algorithm) return OtherAlgorithm(field, key_id);
       auto key = crypto::PublicKey::FromRaw(*algo, registered->public_key());
       if (!key.ok()) return key.status();
-      return keys_.Insert(key_id, *std::move(key));
+      return keys_.Insert(key_id, *std::move(key), registered->party_id());
     }
     if (!absl::IsNotFound(registered.status())) return registered.status();
     // Genesis: the market operator's RegisterParty carries its own (bootstrap) key.
@@ -81,7 +85,8 @@ class EventVerifier {
         auto candidate = crypto::PublicKey::FromRaw(*algo, key.public_key());
         if (candidate.ok() && (*candidate)->key_id() == key_id) {
           *self_signed = true;
-          return std::shared_ptr<const crypto::PublicKey>(*std::move(candidate));
+          return SignerKey{std::shared_ptr<const crypto::PublicKey>(*std::move(candidate)),
+                           event.party_id()};
         }
       }
     }
@@ -89,8 +94,9 @@ class EventVerifier {
         absl::StrCat(field, ".key_id: ", key_id, " is not a registered key"));
   }
 
-  // A single signed event.
-  absl::StatusOr<storage::AppendRequest> Prepare(const v1::SubmitRequest& request) const {
+  // A single signed event, submitted by `caller`.
+  absl::StatusOr<storage::AppendRequest> Prepare(const v1::SubmitRequest& request,
+                                                 const Caller& caller) const {
     const v1::SignedEvent& signed_event = request.signed_event();
     auto event = Decode(signed_event.payload());
     if (!event.ok()) return event.status();
@@ -101,9 +107,10 @@ class EventVerifier {
     auto key = KeyFor(signed_event.key_id(), signed_event.algorithm(), *event, "signed_event",
                       &self_signed);
     if (!key.ok()) return key.status();
-    if (auto s = (*key)->Verify(signed_event.payload(), signed_event.signature()); !s.ok()) {
+    if (auto s = key->key->Verify(signed_event.payload(), signed_event.signature()); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("signed_event.signature: ", s.message()));
     }
+    if (auto s = CheckSigner(caller, key->party_id, "signed_event.key_id"); !s.ok()) return s;
     return Build(signed_event, *std::move(event), self_signed, request.openings());
   }
 
@@ -152,25 +159,25 @@ class EventVerifier {
   // never goes stale; revocation is judged by the rules. Bounded: cleared when full.
   class KeyCache {
    public:
-    std::shared_ptr<const crypto::PublicKey> Find(const std::string& key_id) const {
+    // key null when absent.
+    SignerKey Find(const std::string& key_id) const {
       absl::MutexLock lock(&mu_);
       auto it = keys_.find(key_id);
-      return it == keys_.end() ? nullptr : it->second;
+      return it == keys_.end() ? SignerKey{} : it->second;
     }
-    std::shared_ptr<const crypto::PublicKey> Insert(const std::string& key_id,
-                                                    std::unique_ptr<crypto::PublicKey> key) const {
-      std::shared_ptr<const crypto::PublicKey> shared(std::move(key));
+    SignerKey Insert(const std::string& key_id, std::unique_ptr<crypto::PublicKey> key,
+                     const std::string& party_id) const {
+      SignerKey entry{std::shared_ptr<const crypto::PublicKey>(std::move(key)), party_id};
       absl::MutexLock lock(&mu_);
       if (keys_.size() >= kMaxKeys) keys_.clear();
-      keys_.emplace(key_id, shared);
-      return shared;
+      keys_.emplace(key_id, entry);
+      return entry;
     }
 
    private:
     static constexpr size_t kMaxKeys = 100'000;
     mutable absl::Mutex mu_;
-    mutable absl::flat_hash_map<std::string, std::shared_ptr<const crypto::PublicKey>> keys_
-        ABSL_GUARDED_BY(mu_);
+    mutable absl::flat_hash_map<std::string, SignerKey> keys_ ABSL_GUARDED_BY(mu_);
   };
 
   storage::Ledger& ledger_;
@@ -185,7 +192,20 @@ class EventVerifier {
 class SubmitStreamReactor final
     : public grpc::ServerBidiReactor<v1::SubmitRequest, v1::SubmitResponse> {
  public:
-  explicit SubmitStreamReactor(const EventVerifier& verifier) : verifier_(verifier) {
+  // A caller the access table refused gets the stream finished at once, nothing read.
+  SubmitStreamReactor(const EventVerifier& verifier, absl::StatusOr<Caller> caller)
+      : verifier_(verifier) {
+    if (!caller.ok()) {
+      {
+        // Nothing was read and nothing will be: a later OnCancel must not finish again.
+        absl::MutexLock lock(&mu_);
+        reads_done_ = true;
+        finished_ = true;
+      }
+      Finish(ToGrpc(caller.status()));
+      return;
+    }
+    caller_ = *std::move(caller);
     absl::MutexLock lock(&mu_);
     read_outstanding_ = true;
     StartRead(&request_);
@@ -211,7 +231,7 @@ class SubmitStreamReactor final
       }
     }
     if (ok) {
-      auto prepared = verifier_.Prepare(request_);
+      auto prepared = verifier_.Prepare(request_, caller_);
       if (!prepared.ok()) {
         Record(index, "", prepared.status());
       } else {
@@ -340,6 +360,7 @@ class SubmitStreamReactor final
   }
 
   const EventVerifier& verifier_;
+  Caller caller_;
   v1::SubmitRequest request_;
   absl::Mutex mu_;
   std::deque<Slot> slots_ ABSL_GUARDED_BY(mu_);
@@ -355,13 +376,21 @@ class SubmitStreamReactor final
 class CaptureServiceImpl final : public v1::Capture::CallbackService {
  public:
   CaptureServiceImpl(storage::Ledger& ledger, CaptureOptions options)
-      : options_(std::move(options)), verifier_(ledger, options_) {}
+      : options_(std::move(options)),
+        state_(ledger.db()),
+        access_(state_, options_.callers),
+        verifier_(ledger, options_) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
                                    v1::SubmitResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    auto prepared = verifier_.Prepare(*request);
+    auto caller = access_.Admit(*context, Rpc::kCaptureSubmit);
+    if (!caller.ok()) {
+      reactor->Finish(ToGrpc(caller.status()));
+      return reactor;
+    }
+    auto prepared = verifier_.Prepare(*request, *caller);
     if (!prepared.ok()) {
       reactor->Finish(ToGrpc(prepared.status()));
       return reactor;
@@ -381,14 +410,19 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
 
   grpc::ServerBidiReactor<v1::SubmitRequest, v1::SubmitResponse>* SubmitStream(
       grpc::CallbackServerContext* context) override {
-    return new SubmitStreamReactor(verifier_);
+    return new SubmitStreamReactor(verifier_, access_.Admit(*context, Rpc::kCaptureSubmitStream));
   }
 
   grpc::ServerUnaryReactor* SubmitBundle(grpc::CallbackServerContext* context,
                                          const v1::SubmitBundleRequest* request,
                                          v1::SubmitBundleResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    auto appends = PrepareBundle(*request, response);
+    auto caller = access_.Admit(*context, Rpc::kCaptureSubmitBundle);
+    if (!caller.ok()) {
+      reactor->Finish(ToGrpc(caller.status()));
+      return reactor;
+    }
+    auto appends = PrepareBundle(*request, *caller, response);
     if (!appends.ok()) {
       reactor->Finish(ToGrpc(appends.status()));
       return reactor;
@@ -431,7 +465,8 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
   // Checks the bundle as a whole (size, one signature over its Merkle root) and builds one
   // append per event that decodes; events that do not decode get their error in `response`.
   absl::StatusOr<std::vector<std::optional<storage::AppendRequest>>> PrepareBundle(
-      const v1::SubmitBundleRequest& request, v1::SubmitBundleResponse* response) const {
+      const v1::SubmitBundleRequest& request, const Caller& caller,
+      v1::SubmitBundleResponse* response) const {
     const size_t n = static_cast<size_t>(request.events_size());
     if (n == 0) return absl::InvalidArgumentError("events: a bundle needs at least one event");
     if (n > options_.max_bundle_events) {
@@ -448,8 +483,7 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
     const crypto::MemoryTree tree(hasher, std::move(leaves));
     const crypto::Digest root = tree.Root();
     const std::string message =
-        absl::StrCat("herbtrace bundle v1\n", verifier_.ledger().options().origin, "\n", n, "\n",
-                     absl::Base64Escape(crypto::AsBytes(root)), "\n");
+        domain::BundleMessage(verifier_.ledger().options().origin, n, root);
 
     // The key must be a registered one: a bundle cannot carry the genesis event.
     v1::Event no_event;
@@ -457,9 +491,10 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
     auto key = verifier_.KeyFor(request.key_id(), request.algorithm(), no_event, "bundle",
                                 &self_signed);
     if (!key.ok()) return key.status();
-    if (auto s = (*key)->Verify(message, request.root_signature()); !s.ok()) {
+    if (auto s = key->key->Verify(message, request.root_signature()); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("root_signature: ", s.message()));
     }
+    if (auto s = CheckSigner(caller, key->party_id, "bundle.key_id"); !s.ok()) return s;
 
     response->set_bundle_root(std::string(crypto::AsBytes(root)));
     std::vector<std::optional<storage::AppendRequest>> appends(n);
@@ -496,6 +531,8 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
   }
 
   const CaptureOptions options_;
+  const domain::StateReader state_;
+  const AccessControl access_;
   const EventVerifier verifier_;
 };
 

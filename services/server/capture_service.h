@@ -4,12 +4,19 @@
 // the signing key in the registry (or, for the genesis RegisterParty only, the bootstrap key in
 // the event itself); then it is handed to the ledger's sequencer, where the domain rules run, and
 // answered from the sequencer's completion — never blocking a reactor on a disk write.
+//
+// Access (access_policy.h): a party's client certificate must be the signer's — the party that
+// owns the key that signed the event, or the bundle's root — else PERMISSION_DENIED naming
+// "signed_event.key_id" (or the bundle's "key_id") before anything reaches the ledger. The
+// host's administrative console submits events of any signer; the domain rules then check the
+// signer's key, status and roles for the event's kind as for everyone.
 #ifndef HERBTRACE_SERVICES_SERVER_CAPTURE_SERVICE_H_
 #define HERBTRACE_SERVICES_SERVER_CAPTURE_SERVICE_H_
 
 #include <memory>
 
 #include "herbtrace/v1/capture.grpc.pb.h"
+#include "services/server/caller.h"
 #include "storage/ledger.h"
 
 namespace herbtrace::server {
@@ -20,6 +27,8 @@ struct CaptureOptions {
   // Most events a bundle may carry, and in flight per stream before the stream stops reading.
   size_t max_bundle_events = 4096;
   size_t max_stream_in_flight = 256;
+  // Who the callers are (caller.h).
+  CallerOptions callers;
 };
 
 // REQUIRES: ledger outlives the service; the ledger's rule is a domain::DomainRules.

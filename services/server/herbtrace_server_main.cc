@@ -8,6 +8,13 @@
 //
 // Every mode also serves grpc.health.v1.Health and server reflection.
 //
+// Transport and access: with --tls_cert, --tls_key and --client_ca the listener speaks mutual
+// TLS and every caller is the party its client certificate names (deploy/make-certs.sh), held
+// to the access table in services/server/access_policy.cc. Without them it listens in
+// plaintext on loopback only (or anywhere with --allow_insecure_remote), and a plaintext caller
+// is the host's administrative console, which reads everything, unless --plaintext_admin=false.
+// A TLS server keeps such a console on --admin_listen (loopback or a Unix socket) if given.
+//
 // A writer's data directory holds db/ (RocksDB) and log-key.pem (the log's Ed25519 key, created
 // on the first start, mode 0600). A reader's holds secondary/ (its own MANIFEST copy and info
 // log); --primary_dir names the writer's data directory.
@@ -24,7 +31,9 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <optional>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -63,7 +72,18 @@ ABSL_FLAG(std::string, bootstrap_key, "",
           "RegisterParty");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve on (port 0: any free port)");
 ABSL_FLAG(bool, allow_insecure_remote, false,
-          "serve a non-loopback address without TLS (trusted networks only; TLS comes later)");
+          "serve a non-loopback address without TLS (a network trusted like this host only: its "
+          "plaintext callers are the administrative console)");
+ABSL_FLAG(std::string, tls_cert, "", "the server's certificate chain (PEM): serve mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "the server certificate's private key (PEM)");
+ABSL_FLAG(std::string, client_ca, "",
+          "the CA (PEM) every client certificate must chain to; each names its party");
+ABSL_FLAG(std::string, admin_listen, "",
+          "with TLS: also serve the host's plaintext administrative console here (loopback "
+          "host:port or unix:PATH only), e.g. for the operator's genesis registration");
+ABSL_FLAG(bool, plaintext_admin, true,
+          "without TLS: a plaintext caller on loopback is the host's administrative console and "
+          "reads everything; false refuses every plaintext call (UNAUTHENTICATED)");
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "largest gRPC message either way");
 ABSL_FLAG(int32_t, max_concurrent_streams, 100, "concurrent calls per client connection");
@@ -86,6 +106,9 @@ constexpr char kUsage[] = R"(herbtrace-server: the HerbTrace gRPC services.
   herbtrace-server --data_dir=DIR --bootstrap_key=OPERATOR.pub [--mode=all] [--listen=127.0.0.1:50051]
   herbtrace-server --mode=writer --data_dir=DIR --bootstrap_key=OPERATOR.pub [--listen=...]
   herbtrace-server --mode=reader --data_dir=DIR --primary_dir=WRITER_DIR [--listen=...]
+
+  mutual TLS: --tls_cert=server.pem --tls_key=server-key.pem --client_ca=ca.pem
+              (deploy/make-certs.sh OUT --party PARTY_ID ... makes them)
 )";
 
 enum class Mode { kAll, kWriter, kReader };
@@ -172,6 +195,30 @@ absl::StatusOr<std::unique_ptr<LogSource>> OpenReplica(const std::filesystem::pa
   }
 }
 
+// --tls_cert, --tls_key, --client_ca: all three or none.
+absl::StatusOr<std::optional<ServerHostOptions::Tls>> TlsFromFlags() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string ca = absl::GetFlag(FLAGS_client_ca);
+  if (cert.empty() && key.empty() && ca.empty()) return std::nullopt;
+  if (cert.empty() || key.empty() || ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert, --tls_key and --client_ca go together (mutual TLS needs all three)");
+  }
+  ServerHostOptions::Tls tls;
+  for (auto [flag, path, out] : {std::tuple{"--tls_cert", &cert, &tls.cert_chain_pem},
+                                 std::tuple{"--tls_key", &key, &tls.private_key_pem},
+                                 std::tuple{"--client_ca", &ca, &tls.client_ca_pem}}) {
+    auto pem = domain::ReadFileToString(*path);
+    if (!pem.ok()) {
+      return absl::Status(pem.status().code(),
+                          absl::StrCat(flag, " ", *path, ": ", pem.status().message()));
+    }
+    *out = *std::move(pem);
+  }
+  return tls;
+}
+
 int Run() {
   const std::string mode_name = absl::GetFlag(FLAGS_mode);
   Mode mode;
@@ -191,6 +238,11 @@ int Run() {
   if (absl::GetFlag(FLAGS_max_message_bytes) < (1 << 20)) {
     return Usage("--max_message_bytes must be at least 1 MiB (1048576)");
   }
+  auto tls = TlsFromFlags();
+  if (!tls.ok()) return Usage(std::string(tls.status().message()));
+  CallerOptions callers;
+  callers.plaintext_admin = absl::GetFlag(FLAGS_plaintext_admin);
+  callers.plaintext_remote_admin = absl::GetFlag(FLAGS_allow_insecure_remote);
   const std::string data_flag = absl::GetFlag(FLAGS_data_dir);
   if (data_flag.empty()) return Usage("--data_dir is required");
   const std::filesystem::path data_dir(data_flag);
@@ -254,24 +306,32 @@ int Run() {
 
     CaptureOptions capture;
     capture.bootstrap_key_id = *bootstrap_key_id;
+    capture.callers = callers;
     services.push_back(NewCaptureService(*ledger, capture));
     service_names.push_back("herbtrace.v1.Capture");
   }
 
-  services.push_back(NewLedgerService(*source, executor, audit_executor));
+  LedgerServiceOptions ledger_options;
+  ledger_options.callers = callers;
+  services.push_back(NewLedgerService(*source, executor, audit_executor, ledger_options));
   service_names.push_back(mode == Mode::kReader ? "herbtrace.v1.Ledger (reads)"
                                                 : "herbtrace.v1.Ledger");
-  services.push_back(NewRegistryService(*source, executor));
+  RegistryServiceOptions registry_options;
+  registry_options.callers = callers;
+  services.push_back(NewRegistryService(*source, executor, registry_options));
   service_names.push_back("herbtrace.v1.Registry");
   if (mode != Mode::kWriter) {
     TraceServiceOptions trace;
     trace.max_lineage_lots = static_cast<size_t>(absl::GetFlag(FLAGS_max_lineage_lots));
+    trace.callers = callers;
     // Responses stay under what this server may send (and a default client may receive).
     trace.max_response_bytes = std::min<size_t>(
         trace.max_response_bytes,
         static_cast<size_t>(absl::GetFlag(FLAGS_max_message_bytes)) - (64 << 10));
     services.push_back(NewTraceService(*source, executor, trace));
-    services.push_back(NewRecallService(*source, executor));
+    RecallServiceOptions recall;
+    recall.callers = callers;
+    services.push_back(NewRecallService(*source, executor, recall));
     service_names.push_back("herbtrace.v1.Trace");
     service_names.push_back("herbtrace.v1.Recall");
   }
@@ -279,6 +339,11 @@ int Run() {
   ServerHostOptions host_options;
   host_options.listen = absl::GetFlag(FLAGS_listen);
   host_options.allow_insecure_remote = absl::GetFlag(FLAGS_allow_insecure_remote);
+  host_options.tls = *std::move(tls);
+  host_options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  if (!host_options.admin_listen.empty() && !host_options.tls.has_value()) {
+    return Usage("--admin_listen is for a TLS server (without TLS, --listen is the console)");
+  }
   host_options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   host_options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   host_options.max_transport_memory_bytes =
@@ -290,7 +355,26 @@ int Run() {
 
   const std::string address = (*host)->address();
   auto size = source->Size();
+  const bool with_tls = (*host)->tls();
+  const std::string transport =
+      with_tls ? "mutual TLS: every caller is the party of its client certificate"
+               : (callers.plaintext_admin
+                      ? "plaintext: callers are the host's administrative console"
+                      : "plaintext, administrative console off: every call is refused");
+  const std::string grpcurl =
+      with_tls ? "grpcurl -cacert CA.pem -cert PARTY.pem -key PARTY-key.pem " : "grpcurl -plaintext ";
+  const std::string herbctl =
+      with_tls ? absl::StrCat("herbctl --server=", address,
+                              " --tls_ca=CA.pem --tls_cert=PARTY.pem --tls_key=PARTY-key.pem")
+               : absl::StrCat("herbctl --server=", address);
   std::cout << "herbtrace-server (" << mode_name << ") listening on " << address << "\n"
+            << "  transport  " << transport << "\n"
+            << ((*host)->admin_address().empty()
+                    ? std::string()
+                    : absl::StrCat("  console    ", (*host)->admin_address(),
+                                   callers.plaintext_admin
+                                       ? " (plaintext, this host only)\n"
+                                       : " (off: --plaintext_admin=false)\n"))
             << "  log        " << source->config().origin << ", "
             << crypto::HashAlgorithmName(source->config().hash) << ", "
             << (size.ok() ? absl::StrCat(*size, " entries") : std::string("size unknown"))
@@ -299,14 +383,12 @@ int Run() {
             << "  data       " << data_dir.string() << "\n"
             << "  services   " << absl::StrJoin(service_names, ", ")
             << ", grpc.health.v1.Health, reflection\n"
-            << "  try        grpcurl -plaintext " << address << " list\n"
-            << "             grpcurl -plaintext " << address
-            << " herbtrace.v1.Ledger/GetCheckpoint\n"
-            << "             herbctl --server=" << address << " checkpoint\n"
+            << "  try        " << grpcurl << address << " list\n"
+            << "             " << grpcurl << address << " herbtrace.v1.Ledger/GetCheckpoint\n"
+            << "             " << herbctl << " checkpoint\n"
             << (mode == Mode::kWriter
                     ? std::string()
-                    : absl::StrCat("             herbctl --server=", address,
-                                   " batch <trace code>\n"))
+                    : absl::StrCat("             ", herbctl, " batch <trace code>\n"))
             << "  stop       Ctrl-C or SIGTERM\n"
             << std::flush;
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {

@@ -17,6 +17,7 @@
 #include "crypto/signature.h"
 #include "crypto/signed_note.h"
 #include "rocksdb/iterator.h"
+#include "services/server/access_policy.h"
 #include "services/server/checkpoints.h"
 #include "services/server/reactors.h"
 #include "services/server/registry_lookup.h"
@@ -117,12 +118,16 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
         audit_executor_(audit_executor),
         options_(std::move(options)),
         clock_(options_.clock != nullptr ? *options_.clock : storage::Clock::Real()),
+        access_(source.state(), options_.callers),
         leaves_(source) {}
 
   grpc::ServerUnaryReactor* GetCheckpoint(grpc::CallbackServerContext* context,
                                           const v1::GetCheckpointRequest* /*request*/,
                                           v1::Checkpoint* response) override {
-    return RunUnary(context, executor_, [this, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kLedgerGetCheckpoint); !caller.ok()) {
+        return caller.status();
+      }
       // The writer signs one covering everything durable now if the stored one lags; a reader
       // serves the newest it has caught up with.
       auto size = source_.Size();
@@ -139,15 +144,23 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* GetInclusionProof(grpc::CallbackServerContext* context,
                                               const v1::GetInclusionProofRequest* request,
                                               v1::GetInclusionProofResponse* response) override {
-    return RunUnary(context, executor_,
-                    [this, request, response] { return InclusionProof(*request, *response); });
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kLedgerGetInclusionProof); !caller.ok()) {
+        return caller.status();
+      }
+      return InclusionProof(*request, *response);
+    });
   }
 
   grpc::ServerUnaryReactor* GetConsistencyProof(grpc::CallbackServerContext* context,
                                                 const v1::GetConsistencyProofRequest* request,
                                                 v1::ConsistencyProof* response) override {
-    return RunUnary(context, executor_,
-                    [this, request, response] { return ConsistencyProof(*request, *response); });
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kLedgerGetConsistencyProof); !caller.ok()) {
+        return caller.status();
+      }
+      return ConsistencyProof(*request, *response);
+    });
   }
 
   grpc::ServerWriteReactor<v1::GetEntriesResponse>* GetEntries(
@@ -161,9 +174,13 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
     state->next = request->start();
     state->end = request->end();
     return ProducedStream<v1::GetEntriesResponse>::Start(
-        context, executor_, [this, state](v1::GetEntriesResponse* out) -> absl::StatusOr<bool> {
+        context, executor_,
+        [this, context, state](v1::GetEntriesResponse* out) -> absl::StatusOr<bool> {
           if (!state->started) {
             state->started = true;
+            if (auto caller = access_.Admit(*context, Rpc::kLedgerGetEntries); !caller.ok()) {
+              return caller.status();
+            }
             if (auto s = ResolveEntryRange(state->next, state->end); !s.ok()) return s;
           }
           if (state->next >= state->end) return false;
@@ -189,13 +206,23 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* AddCosignature(grpc::CallbackServerContext* context,
                                            const v1::AddCosignatureRequest* request,
                                            v1::Checkpoint* response) override {
-    return RunUnary(context, executor_,
-                    [this, request, response] { return Cosign(*request, *response); });
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kLedgerAddCosignature); !caller.ok()) {
+        return caller.status();
+      }
+      return Cosign(*request, *response);
+    });
   }
 
   grpc::ServerUnaryReactor* Audit(grpc::CallbackServerContext* context,
                                   const v1::AuditRequest* request,
                                   v1::AuditReport* response) override {
+    // Checked before the one audit slot is taken, so a refused caller cannot hold it.
+    if (auto caller = access_.Admit(*context, Rpc::kLedgerAudit); !caller.ok()) {
+      auto* reactor = context->DefaultReactor();
+      reactor->Finish(ToGrpcStatus(caller.status()));
+      return reactor;
+    }
     bool expected = false;
     if (!audit_running_.compare_exchange_strong(expected, true)) {
       auto* reactor = context->DefaultReactor();
@@ -489,6 +516,7 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
   Executor& audit_executor_;
   const LedgerServiceOptions options_;
   const storage::Clock& clock_;
+  const AccessControl access_;
   LeafIndex leaves_;
   std::atomic<bool> audit_running_{false};
   absl::Mutex cosign_mu_;

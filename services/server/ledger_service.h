@@ -4,6 +4,9 @@
 // On a replica AddCosignature is FAILED_PRECONDITION (cosignatures are stored by the writer);
 // everything else is served from the replica's copy, which catches up with the writer before
 // answering for a tree size it has not seen yet.
+//
+// Access (access_policy.h): checkpoints and proofs for any registered party; GetEntries and
+// Audit for regulators and the market operator; AddCosignature for regulators.
 #ifndef HERBTRACE_SERVICES_SERVER_LEDGER_SERVICE_H_
 #define HERBTRACE_SERVICES_SERVER_LEDGER_SERVICE_H_
 
@@ -12,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "herbtrace/v1/ledger.grpc.pb.h"
+#include "services/server/caller.h"
 #include "services/server/executor.h"
 #include "services/server/log_source.h"
 #include "storage/clock.h"
@@ -27,6 +31,8 @@ struct LedgerServiceOptions {
   absl::Duration max_cosignature_skew = absl::Minutes(10);
   // Not owned; default storage::Clock::Real().
   const storage::Clock* clock = nullptr;
+  // Who the callers are (caller.h).
+  CallerOptions callers;
 };
 
 // REQUIRES: source, executor and audit_executor outlive the service. Audits run one at a time

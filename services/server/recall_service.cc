@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/domain/identifiers.h"
+#include "services/server/access_policy.h"
 #include "services/server/paging.h"
 #include "services/server/reactors.h"
 #include "services/server/recall_csv.h"
@@ -20,14 +21,27 @@ namespace {
 class RecallServiceImpl final : public v1::Recall::CallbackService {
  public:
   RecallServiceImpl(LogSource& source, Executor& executor, RecallServiceOptions options)
-      : source_(source), executor_(executor), options_(options) {}
+      : source_(source),
+        executor_(executor),
+        options_(options),
+        access_(source.state(), options_.callers) {}
 
   grpc::ServerUnaryReactor* GetRecall(grpc::CallbackServerContext* context,
                                       const v1::GetRecallRequest* request,
                                       v1::RecallView* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      auto caller = access_.Admit(*context, Rpc::kRecallGetRecall);
+      if (!caller.ok()) return caller.status();
       auto view = LoadRecall(request->recall_id());
       if (!view.ok()) return view.status();
+      if (!HasOversight(*caller)) {
+        if (!LimitToLotsOf(caller->party_id, *view)) {
+          return Denied(*caller, "recall_id",
+                        absl::StrCat("recall ", request->recall_id(), ", which names no lot of ",
+                                     caller->party_id, ","),
+                        "regulators, the market operator and the holders of lots in its scope");
+        }
+      }
       *response = *std::move(view);
       return absl::OkStatus();
     });
@@ -36,8 +50,11 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
   grpc::ServerUnaryReactor* ListRecalls(grpc::CallbackServerContext* context,
                                         const v1::ListRecallsRequest* request,
                                         v1::ListRecallsResponse* response) override {
-    return RunUnary(context, executor_,
-                    [this, request, response] { return List(*request, *response); });
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      auto caller = access_.Admit(*context, Rpc::kRecallListRecalls);
+      if (!caller.ok()) return caller.status();
+      return List(*request, *caller, *response);
+    });
   }
 
   grpc::ServerWriteReactor<v1::CsvChunk>* ExportRecallCsv(
@@ -51,9 +68,13 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
     auto state = std::make_shared<State>();
     state->request = *request;
     return ProducedStream<v1::CsvChunk>::Start(
-        context, executor_, [this, state](v1::CsvChunk* chunk) -> absl::StatusOr<bool> {
+        context, executor_, [this, context, state](v1::CsvChunk* chunk) -> absl::StatusOr<bool> {
           if (!state->built) {
             state->built = true;
+            if (auto caller = access_.Admit(*context, Rpc::kRecallExportRecallCsv);
+                !caller.ok()) {
+              return caller.status();
+            }
             auto csv = BuildCsv(state->request);
             if (!csv.ok()) return csv.status();
             state->csv = *std::move(csv);
@@ -93,7 +114,48 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
     return view;
   }
 
-  absl::Status List(const v1::ListRecallsRequest& request, v1::ListRecallsResponse& response) {
+  // A lot of `party_id` now or at the recall, or one it acknowledged.
+  static bool LotOf(const v1::RecallScopeLot& lot, const std::string& party_id) {
+    if (lot.holder_at_recall() == party_id || lot.current().holder_party_id() == party_id) {
+      return true;
+    }
+    for (const v1::RecallAckRecord& ack : lot.acks()) {
+      if (ack.party_id() == party_id) return true;
+    }
+    return false;
+  }
+
+  // Keeps only the lots (and the holder line) of `party_id`; false when none is left. The
+  // recall's own fields (batch, reason, status, totals) stay: they are what the holder is told.
+  static bool LimitToLotsOf(const std::string& party_id, v1::RecallView& view) {
+    auto* lots = view.mutable_lots();
+    lots->erase(std::remove_if(lots->begin(), lots->end(),
+                               [&](const v1::RecallScopeLot& lot) { return !LotOf(lot, party_id); }),
+                lots->end());
+    auto* holders = view.mutable_holders();
+    holders->erase(std::remove_if(holders->begin(), holders->end(),
+                                  [&](const v1::HolderAckStatus& h) {
+                                    return h.party_id() != party_id;
+                                  }),
+                   holders->end());
+    return !lots->empty();
+  }
+
+  absl::StatusOr<bool> NamesLotOf(const v1::RecallSummary& summary, const std::string& party_id) {
+    auto view = source_.state().Recall(summary.recall_id());
+    if (!view.ok()) return view.status();
+    for (const v1::RecallScopeLot& lot : view->lots()) {
+      if (LotOf(lot, party_id)) return true;
+      // The stored scope has no current state: a lot the party holds now that it did not hold
+      // at the recall (a return, a later receive) is found through the batch.
+      auto batch = source_.state().Batch(lot.batch_id());
+      if (batch.ok() && batch->holder_party_id() == party_id) return true;
+    }
+    return false;
+  }
+
+  absl::Status List(const v1::ListRecallsRequest& request, const Caller& caller,
+                    v1::ListRecallsResponse& response) {
     if (!v1::RecallStatus_IsValid(request.status())) {
       return absl::InvalidArgumentError(absl::StrCat("status: unknown value ", request.status()));
     }
@@ -129,6 +191,11 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
         auto in_scope = ScopeContains(summary, batch_id);
         if (!in_scope.ok()) return in_scope.status();
         if (!*in_scope) continue;
+      }
+      if (!HasOversight(caller)) {
+        auto names = NamesLotOf(summary, caller.party_id);
+        if (!names.ok()) return names.status();
+        if (!*names) continue;
       }
       if (static_cast<size_t>(response.recalls_size()) == page->size) {
         more = true;
@@ -184,6 +251,7 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
   LogSource& source_;
   Executor& executor_;
   const RecallServiceOptions options_;
+  const AccessControl access_;
 };
 
 }  // namespace

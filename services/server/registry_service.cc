@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/domain/identifiers.h"
+#include "services/server/access_policy.h"
 #include "services/server/paging.h"
 #include "services/server/reactors.h"
 #include "services/server/registry_lookup.h"
@@ -28,13 +29,16 @@ bool StringLess(const std::string& a, const std::string& b) { return a < b; }
 
 class RegistryServiceImpl final : public v1::Registry::CallbackService {
  public:
-  RegistryServiceImpl(LogSource& source, Executor& executor)
-      : source_(source), executor_(executor) {}
+  RegistryServiceImpl(LogSource& source, Executor& executor, RegistryServiceOptions options)
+      : source_(source), executor_(executor), access_(source.state(), options.callers) {}
 
   grpc::ServerUnaryReactor* GetParty(grpc::CallbackServerContext* context,
                                      const v1::GetPartyRequest* request,
                                      v1::Party* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kRegistryGetParty); !caller.ok()) {
+        return caller.status();
+      }
       if (auto s = domain::ValidatePartyId(request->party_id(), "party_id"); !s.ok()) return s;
       auto party = source_.state().Party(request->party_id());
       if (!party.ok()) return NotFoundOr(party.status(), "party_id", request->party_id());
@@ -50,7 +54,10 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* ListParties(grpc::CallbackServerContext* context,
                                         const v1::ListPartiesRequest* request,
                                         v1::ListPartiesResponse* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kRegistryListParties); !caller.ok()) {
+        return caller.status();
+      }
       if (auto s = domain::ValidateRegionCodePrefix(request->region_code_prefix(),
                                                     "region_code_prefix");
           !s.ok()) {
@@ -87,7 +94,10 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* GetKey(grpc::CallbackServerContext* context,
                                    const v1::GetKeyRequest* request,
                                    v1::SigningKey* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kRegistryGetKey); !caller.ok()) {
+        return caller.status();
+      }
       if (auto s = domain::ValidateKeyId(request->key_id(), "key_id"); !s.ok()) return s;
       auto key = source_.state().Key(request->key_id());
       if (!key.ok()) return NotFoundOr(key.status(), "key_id", request->key_id());
@@ -99,7 +109,10 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* GetBase(grpc::CallbackServerContext* context,
                                     const v1::GetBaseRequest* request,
                                     v1::PlantingBase* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kRegistryGetBase); !caller.ok()) {
+        return caller.status();
+      }
       if (auto s = domain::ValidateBaseId(request->base_id(), "base_id"); !s.ok()) return s;
       auto base = source_.state().Base(request->base_id());
       if (!base.ok()) return NotFoundOr(base.status(), "base_id", request->base_id());
@@ -111,7 +124,10 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* ListBases(grpc::CallbackServerContext* context,
                                       const v1::ListBasesRequest* request,
                                       v1::ListBasesResponse* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kRegistryListBases); !caller.ok()) {
+        return caller.status();
+      }
       if (!request->owner_party_id().empty()) {
         if (auto s = domain::ValidatePartyId(request->owner_party_id(), "owner_party_id");
             !s.ok()) {
@@ -163,7 +179,10 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* GetHerb(grpc::CallbackServerContext* context,
                                     const v1::GetHerbRequest* request,
                                     v1::Herb* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kRegistryGetHerb); !caller.ok()) {
+        return caller.status();
+      }
       if (auto s = domain::ValidateHerbCode(request->code(), "code"); !s.ok()) return s;
       auto herb = source_.state().Herb(request->code());
       if (!herb.ok()) {
@@ -181,7 +200,10 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
   grpc::ServerUnaryReactor* ListHerbs(grpc::CallbackServerContext* context,
                                       const v1::ListHerbsRequest* request,
                                       v1::ListHerbsResponse* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kRegistryListHerbs); !caller.ok()) {
+        return caller.status();
+      }
       const std::string filters = "herbs";
       auto page = ParsePageRequest(request->page_size(), request->page_token(), filters);
       if (!page.ok()) return page.status();
@@ -206,13 +228,14 @@ class RegistryServiceImpl final : public v1::Registry::CallbackService {
  private:
   LogSource& source_;
   Executor& executor_;
+  const AccessControl access_;
 };
 
 }  // namespace
 
-std::unique_ptr<v1::Registry::CallbackService> NewRegistryService(LogSource& source,
-                                                                  Executor& executor) {
-  return std::make_unique<RegistryServiceImpl>(source, executor);
+std::unique_ptr<v1::Registry::CallbackService> NewRegistryService(
+    LogSource& source, Executor& executor, RegistryServiceOptions options) {
+  return std::make_unique<RegistryServiceImpl>(source, executor, options);
 }
 
 }  // namespace herbtrace::server

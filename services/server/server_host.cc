@@ -65,7 +65,28 @@ bool IsLoopback(const std::string& host) {
 
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
+// Where clients connect to a listener bound as `listen`, on the port it got (0 for a socket,
+// whose address is `listen` itself). REQUIRES: `listen` passed SplitHostPort or is a socket.
+std::string ClientAddress(const std::string& listen, int& port) {
+  if (absl::StartsWith(listen, "unix")) {
+    port = 0;
+    return listen;
+  }
+  auto host_port = SplitHostPort(listen);
+  const bool v6 = host_port->host.find(':') != std::string::npos;
+  return v6 ? absl::StrCat("[", host_port->host, "]:", port)
+            : absl::StrCat(host_port->host, ":", port);
+}
+
 }  // namespace
+
+bool IsLoopbackListenAddress(absl::string_view address) {
+  if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
+    return true;
+  }
+  auto host_port = SplitHostPort(address);
+  return host_port.ok() && IsLoopback(host_port->host);
+}
 
 absl::Status CheckListenAddress(absl::string_view address, bool allow_insecure_remote) {
   if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
@@ -76,16 +97,41 @@ absl::Status CheckListenAddress(absl::string_view address, bool allow_insecure_r
   if (IsLoopback(host_port->host) || allow_insecure_remote) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
       "listen: \"", address,
-      "\" is not a loopback address, and this server has no TLS yet: every call, and every "
-      "opening of a confidential field, would cross the network in clear. Listen on "
-      "127.0.0.1 (and put a TLS-terminating proxy in front), or pass --allow_insecure_remote "
-      "on a network you trust"));
+      "\" is not a loopback address, and no TLS was given: every call, and every opening of "
+      "a confidential field, would cross the network in clear. Give --tls_cert, --tls_key and "
+      "--client_ca (deploy/make-certs.sh makes them), listen on 127.0.0.1, or pass "
+      "--allow_insecure_remote on a network you trust like this host"));
 }
 
 absl::StatusOr<std::unique_ptr<ServerHost>> ServerHost::Start(
     const ServerHostOptions& options, const std::vector<grpc::Service*>& services) {
-  if (auto s = CheckListenAddress(options.listen, options.allow_insecure_remote); !s.ok()) {
-    return s;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (options.tls.has_value()) {
+    // The address must still be host:port (or a socket).
+    if (auto s = CheckListenAddress(options.listen, true); !s.ok()) return s;
+    const ServerHostOptions::Tls& tls = *options.tls;
+    if (tls.cert_chain_pem.empty() || tls.private_key_pem.empty() || tls.client_ca_pem.empty()) {
+      return absl::InvalidArgumentError(
+          "tls: the server certificate, its key and the client CA are all required");
+    }
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = tls.client_ca_pem;
+    ssl.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.cert_chain_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  } else {
+    if (auto s = CheckListenAddress(options.listen, options.allow_insecure_remote); !s.ok()) {
+      return s;
+    }
+    credentials = grpc::InsecureServerCredentials();
+  }
+  if (!options.admin_listen.empty()) {
+    if (!IsLoopbackListenAddress(options.admin_listen)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "admin_listen: \"", options.admin_listen,
+          "\" is not a loopback address or a Unix socket; the plaintext console is for this "
+          "host only"));
+    }
   }
   // Both are process-wide switches read when a server is built.
   grpc::EnableDefaultHealthCheckService(true);
@@ -93,7 +139,12 @@ absl::StatusOr<std::unique_ptr<ServerHost>> ServerHost::Start(
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, credentials, &port);
+  int admin_port = 0;
+  if (!options.admin_listen.empty()) {
+    builder.AddListeningPort(options.admin_listen, grpc::InsecureServerCredentials(),
+                             &admin_port);
+  }
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
@@ -111,25 +162,25 @@ absl::StatusOr<std::unique_ptr<ServerHost>> ServerHost::Start(
   // window granted before) wait on the network instead of in this process's memory.
   grpc::ResourceQuota quota("herbtrace-server");
   quota.Resize(options.max_transport_memory_bytes);
+  // Server reflection runs on gRPC's synchronous API, one thread per call for as long as the
+  // call lasts; calls beyond the limit are refused with RESOURCE_EXHAUSTED instead of each
+  // starting a thread. HerbTrace's services use the callback API and take none of these.
+  quota.SetMaxThreads(options.max_sync_threads);
   builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
     return absl::UnavailableError(absl::StrCat(
-        "listen: cannot serve on \"", options.listen, "\" (address in use, or not local?)"));
+        "listen: cannot serve on \"", options.listen, "\" (address in use, or not local?",
+        options.tls.has_value() ? " or a certificate or key that does not parse?" : "", ")"));
   }
-  std::string address;
-  if (absl::StartsWith(options.listen, "unix")) {
-    address = options.listen;
-    port = 0;
-  } else {
-    auto host_port = SplitHostPort(options.listen);
-    const bool v6 = host_port->host.find(':') != std::string::npos;
-    address = v6 ? absl::StrCat("[", host_port->host, "]:", port)
-                 : absl::StrCat(host_port->host, ":", port);
-  }
-  return std::unique_ptr<ServerHost>(new ServerHost(std::move(server), port, std::move(address)));
+  const std::string address = ClientAddress(options.listen, port);
+  const std::string admin_address =
+      options.admin_listen.empty() ? std::string() : ClientAddress(options.admin_listen, admin_port);
+  return std::unique_ptr<ServerHost>(new ServerHost(std::move(server), port, address,
+                                                    options.tls.has_value(), admin_port,
+                                                    admin_address));
 }
 
 ServerHost::~ServerHost() { Shutdown(absl::ZeroDuration()); }

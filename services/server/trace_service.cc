@@ -12,12 +12,15 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "services/domain/identifiers.h"
+#include "services/server/access_policy.h"
+#include "services/server/batch_custody.h"
 #include "services/server/event_views.h"
 #include "services/server/checkpoints.h"
 #include "services/server/lineage_walk.h"
 #include "services/server/reactors.h"
 #include "services/server/registry_lookup.h"
 #include "services/server/trace_reads.h"
+#include "services/server/trade_terms.h"
 
 namespace herbtrace::server {
 namespace {
@@ -47,12 +50,18 @@ void AddParty(std::set<std::string>& ids, const std::string& id) {
 class TraceServiceImpl final : public v1::Trace::CallbackService {
  public:
   TraceServiceImpl(LogSource& source, Executor& executor, TraceServiceOptions options)
-      : source_(source), executor_(executor), options_(options) {}
+      : source_(source),
+        executor_(executor),
+        options_(options),
+        access_(source.state(), options_.callers) {}
 
   grpc::ServerUnaryReactor* GetBatch(grpc::CallbackServerContext* context,
                                      const v1::GetBatchRequest* request,
                                      v1::BatchState* response) override {
-    return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kTraceGetBatch); !caller.ok()) {
+        return caller.status();
+      }
       auto batch = ReadRequestedBatch(request->code());
       if (!batch.ok()) return batch.status();
       *response = std::move(batch->state);
@@ -63,14 +72,21 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* context,
                                        const v1::GetHistoryRequest* request,
                                        v1::GetHistoryResponse* response) override {
-    return RunUnary(context, executor_,
-                    [this, request, response] { return History(*request, *response); });
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kTraceGetHistory); !caller.ok()) {
+        return caller.status();
+      }
+      return History(*request, *response);
+    });
   }
 
   grpc::ServerUnaryReactor* GetUpstream(grpc::CallbackServerContext* context,
                                         const v1::GetUpstreamRequest* request,
                                         v1::GetUpstreamResponse* response) override {
-    return RunUnary(context, executor_, [this, context, request, response] {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      if (auto caller = access_.Admit(*context, Rpc::kTraceGetUpstream); !caller.ok()) {
+        return caller.status();
+      }
       return Upstream(*request, *response, [context] { return context->IsCancelled(); });
     });
   }
@@ -78,8 +94,24 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   grpc::ServerUnaryReactor* GetDownstream(grpc::CallbackServerContext* context,
                                           const v1::GetDownstreamRequest* request,
                                           v1::GetDownstreamResponse* response) override {
-    return RunUnary(context, executor_, [this, context, request, response] {
-      return Downstream(*request, *response, [context] { return context->IsCancelled(); });
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      auto caller = access_.Admit(*context, Rpc::kTraceGetDownstream);
+      if (!caller.ok()) return caller.status();
+      return Downstream(*request, *caller, *response,
+                        [context] { return context->IsCancelled(); });
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetTradeTerms(grpc::CallbackServerContext* context,
+                                          const v1::GetTradeTermsRequest* request,
+                                          v1::TradeTerms* response) override {
+    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+      auto caller = access_.Admit(*context, Rpc::kTraceGetTradeTerms);
+      if (!caller.ok()) return caller.status();
+      auto terms = ReadTradeTerms(source_, request->trade_event_id(), *caller);
+      if (!terms.ok()) return terms.status();
+      *response = *std::move(terms);
+      return absl::OkStatus();
     });
   }
 
@@ -327,11 +359,20 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     return absl::OkStatus();
   }
 
-  absl::Status Downstream(const v1::GetDownstreamRequest& request,
+  absl::Status Downstream(const v1::GetDownstreamRequest& request, const Caller& caller,
                           v1::GetDownstreamResponse& response,
                           const std::function<bool()>& cancelled) {
     auto root = ReadRequestedBatch(request.code());
     if (!root.ok()) return root.status();
+    if (!HasOversight(caller)) {
+      auto held = HoldsOrHeld(source_, root->state, caller.party_id);
+      if (!held.ok()) return held.status();
+      if (!*held) {
+        return Denied(caller, "code",
+                      absl::StrCat("the downstream closure of batch ", root->batch_id),
+                      "regulators, the market operator and the parties that hold or held it");
+      }
+    }
 
     auto walk = Walk(
         *root, [this](const std::string& id) { return source_.state().Children(id); },
@@ -380,6 +421,7 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   LogSource& source_;
   Executor& executor_;
   const TraceServiceOptions options_;
+  const AccessControl access_;
 };
 
 }  // namespace

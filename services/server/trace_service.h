@@ -3,8 +3,12 @@
 //
 // Lineage walks are iterative and bounded (TraceServiceOptions); a query beyond a bound is
 // RESOURCE_EXHAUSTED saying which. Responses are also bounded in bytes, below what a default
-// gRPC client accepts. Openings of committed fields are never returned yet: they are for the
-// event's parties and regulators only, and the server does not authenticate callers yet.
+// gRPC client accepts.
+//
+// Access (access_policy.h): GetBatch, GetHistory and GetUpstream for any registered party (a
+// buyer checks provenance before buying); GetDownstream for regulators, the market operator and
+// the parties that hold or held the batch; GetTradeTerms, the one read that opens a committed
+// field, for the trade's seller and buyer and regulators.
 #ifndef HERBTRACE_SERVICES_SERVER_TRACE_SERVICE_H_
 #define HERBTRACE_SERVICES_SERVER_TRACE_SERVICE_H_
 
@@ -12,6 +16,7 @@
 #include <memory>
 
 #include "herbtrace/v1/trace.grpc.pb.h"
+#include "services/server/caller.h"
 #include "services/server/executor.h"
 #include "services/server/log_source.h"
 
@@ -25,6 +30,8 @@ struct TraceServiceOptions {
   size_t max_entries = 10'000;
   // Serialized size of one response; keep it under the clients' receive limit (4 MiB default).
   size_t max_response_bytes = (4 << 20) - (64 << 10);
+  // Who the callers are (caller.h).
+  CallerOptions callers;
 };
 
 // REQUIRES: source and executor outlive the service.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "storage/key_codec.h"
@@ -207,6 +208,75 @@ TEST(PlatformTest, SplitDeploymentReadersServeABatchWrittenAMomentBefore) {
   reader1.Stop();
   reader2.Stop();
   writer.Stop();
+}
+
+// The quick start's demo over mutual TLS: certificates from deploy/make-certs.sh, every party
+// with its own, the operator's genesis from the host's console, and a client without a
+// certificate turned away at the handshake.
+TEST(PlatformTest, DemoChainOverMutualTlsWithACertificatePerParty) {
+  TempDir dir;
+  const std::filesystem::path keys = dir.path() / "keys";
+  const std::filesystem::path certs = dir.path() / "certs";
+  std::filesystem::create_directories(keys);
+  std::string parties;
+  for (int i = 1; i <= 8; ++i) absl::StrAppend(&parties, " --party 1306830000000", i);
+  CommandResult made = RunCommand(absl::StrCat("bash ", HERBTRACE_SOURCE_DIR,
+                                               "/deploy/make-certs.sh ", certs.string(), parties,
+                                               " 2>&1"));
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_EQ(RunCommand(absl::StrCat(HERBCTL, " keygen --key ", (keys / "operator.pem").string()))
+                .exit_code,
+            0);
+  const std::string console = absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
+  Server server(dir.path(), "server",
+                {absl::StrCat("--data_dir=", (dir.path() / "data").string()),
+                 absl::StrCat("--bootstrap_key=", (keys / "operator.pem.pub").string()),
+                 absl::StrCat("--tls_cert=", (certs / "server.pem").string()),
+                 absl::StrCat("--tls_key=", (certs / "server-key.pem").string()),
+                 absl::StrCat("--client_ca=", (certs / "ca.pem").string()),
+                 absl::StrCat("--admin_listen=", console)});
+  ASSERT_TRUE(server.Ready()) << server.Output();
+  EXPECT_THAT(server.Output(), HasSubstr("mutual TLS"));
+  const std::string log_key = LogKey(server.Output());
+  CommandResult demo = RunCommand(absl::StrCat(
+      "HERBCTL=", HERBCTL, " HERBTRACE_CERTS=", certs.string(), " HERBTRACE_CONSOLE=", console,
+      " bash ", HERBTRACE_SOURCE_DIR, "/deploy/demo.sh ", server.Address(), " ", keys.string(),
+      " ", log_key, " 2>&1"));
+  ASSERT_EQ(demo.exit_code, 0) << demo.output;
+  EXPECT_THAT(demo.output, HasSubstr("status        closed"));
+  EXPECT_THAT(demo.output, HasSubstr("verified: "));
+  EXPECT_THAT(demo.output, HasSubstr("¥27,900.00"));  // the trader reads its own price
+  EXPECT_THAT(demo.output, HasSubstr("maker B: herbctl price: Trace.GetTradeTerms: "
+                                     "trade_event_id: the price of trade"));
+
+  const std::string ca = absl::StrCat(" --tls_ca=", (certs / "ca.pem").string());
+  const std::string as_lab = absl::StrCat(ca, " --tls_cert=",
+                                          (certs / "party-13068300000008.pem").string(),
+                                          " --tls_key=",
+                                          (certs / "party-13068300000008-key.pem").string());
+  // No certificate: the handshake fails before any call.
+  CommandResult anonymous =
+      RunCommand(absl::StrCat(Herbctl(server.Address()), ca, " --deadline=5s checkpoint 2>&1"));
+  EXPECT_EQ(anonymous.exit_code, 1) << anonymous.output;
+  EXPECT_THAT(anonymous.output, HasSubstr("cannot reach the server"));
+  // The lab reads checkpoints, and the certificate may come from the environment.
+  CommandResult lab = RunCommand(absl::StrCat(
+      "HERBTRACE_CA_CERT=", (certs / "ca.pem").string(),
+      " HERBTRACE_CERT=", (certs / "party-13068300000008.pem").string(),
+      " HERBTRACE_KEY=", (certs / "party-13068300000008-key.pem").string(), " ",
+      Herbctl(server.Address()), "checkpoint 2>&1"));
+  EXPECT_EQ(lab.exit_code, 0) << lab.output;
+  // ...but the recall names no lot of the lab's, while maker A sees it.
+  CommandResult recalls =
+      RunCommand(absl::StrCat(Herbctl(server.Address()), as_lab, " recall list --json"));
+  ASSERT_EQ(recalls.exit_code, 0) << recalls.output;
+  EXPECT_EQ(nlohmann::json::parse(recalls.output)["recalls"].size(), 0u) << recalls.output;
+  CommandResult maker = RunCommand(absl::StrCat(
+      Herbctl(server.Address()), ca, " --tls_cert=", (certs / "party-13068300000006.pem").string(),
+      " --tls_key=", (certs / "party-13068300000006-key.pem").string(), " recall list --json"));
+  ASSERT_EQ(maker.exit_code, 0) << maker.output;
+  EXPECT_EQ(nlohmann::json::parse(maker.output)["recalls"].size(), 1u) << maker.output;
+  server.Stop();
 }
 
 }  // namespace
