@@ -14,7 +14,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "crypto/checkpoint.h"
 #include "crypto/merkle.h"
+#include "crypto/signed_note.h"
 #include "storage/audit.h"
 #include "storage/ledger.h"
 #include "tests/storage/fault_file_system.h"
@@ -381,16 +383,31 @@ TEST_F(LedgerFaultTest, CheckpointIsNeverSignedBeyondWhatIsDurable) {
   AppendN(*ledger, 0, 7);
   faults_.fs().Inject(Fault{});
   EXPECT_THAT(AppendGroup(*ledger, 10, 4)[0], StatusIs(absl::StatusCode::kResourceExhausted));
-  // Storing a checkpoint needs a write: refused, never for a size beyond the log.
+  // Storing a checkpoint needs a write: refused; what is stored never covers more than the log.
   EXPECT_THAT(ledger->SignCheckpoint(), StatusIs(absl::StatusCode::kResourceExhausted));
-  auto note = ledger->view().LatestCheckpointNote();
-  ASSERT_THAT(note, IsOk());
+  auto stored_size = [&]() -> uint64_t {
+    auto note = ledger->view().LatestCheckpointNote();
+    EXPECT_THAT(note, IsOk());
+    if (!note.ok() || !note->has_value()) return 0;
+    auto parsed = crypto::ParseNote(**note);
+    EXPECT_THAT(parsed, IsOk());
+    auto checkpoint = crypto::ParseCheckpoint(parsed->text);
+    EXPECT_THAT(checkpoint, IsOk());
+    return checkpoint.ok() ? checkpoint->size : 0;
+  };
+  EXPECT_LE(stored_size(), 7u);
+  EXPECT_EQ(ledger->size(), 7u);
   faults_.fs().Clear();
   ASSERT_TRUE(AwaitRecovery(*ledger)) << ledger->write_status();
   auto signed_note = ledger->SignCheckpoint();
   ASSERT_THAT(signed_note, IsOk());
   EXPECT_THAT(*signed_note, HasSubstr("\n7\n"));
+  EXPECT_EQ(stored_size(), 7u);
   ExpectAuditPasses(ledger->db());
+  ledger.reset();
+  ledger = OpenLedger();  // verifies the stored checkpoint against the stored tree
+  ASSERT_NE(ledger, nullptr);
+  EXPECT_EQ(stored_size(), 7u);
 }
 
 TEST_F(LedgerFaultTest, RoundsOfFaultsUnderConcurrentAppendersLoseNoAcknowledgedAppend) {

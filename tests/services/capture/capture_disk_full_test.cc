@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "services/server/capture_service.h"
@@ -130,6 +131,54 @@ TEST_F(CaptureDiskFullTest, SubmitIsUnavailableWhileWritesFailThenAccepted) {
   Fault fault;
   fault.error = rocksdb::IOStatus::IOError("injected: input/output error");
   RefusedThenAccepted(fault, grpc::StatusCode::UNAVAILABLE, "a write to the disk failed");
+}
+
+TEST_F(CaptureDiskFullTest, StreamAnswersEveryEventWithTheRefusalThenAcceptsTheRetries) {
+  v1::SubmitResponse genesis;
+  ASSERT_TRUE(Submit(Registration(op_, op_.party_id), &genesis).ok());
+  const uint64_t size = h_.ledger().size();
+  const std::string state = h_.StateFingerprint();
+  std::vector<v1::SubmitRequest> requests;
+  for (int i = 0; i < 6; ++i) {
+    requests.push_back(Registration(op_, absl::StrCat("130683", 10000000 + i)));
+  }
+
+  auto stream_all = [&](std::vector<v1::SubmitResponse>& responses) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto stream = stub_->SubmitStream(&context);
+    for (const auto& r : requests) EXPECT_TRUE(stream->Write(r));
+    stream->WritesDone();
+    v1::SubmitResponse response;
+    while (stream->Read(&response)) responses.push_back(response);
+    return stream->Finish();
+  };
+
+  faults_.fs().Inject(Fault{});
+  std::vector<v1::SubmitResponse> refused;
+  EXPECT_TRUE(stream_all(refused).ok());
+  ASSERT_EQ(refused.size(), requests.size());
+  for (size_t i = 0; i < refused.size(); ++i) {
+    EXPECT_EQ(refused[i].index(), i);
+    ASSERT_TRUE(refused[i].has_error());
+    EXPECT_EQ(refused[i].error().code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(refused[i].error().message(),
+                AllOf(StartsWith("ledger: the disk is full"),
+                      HasSubstr("retry with the same event_id")));
+  }
+  EXPECT_EQ(h_.ledger().size(), size);
+  EXPECT_EQ(h_.StateFingerprint(), state);
+
+  faults_.fs().Clear();
+  ASSERT_TRUE(AwaitRecovery()) << h_.ledger().write_status();
+  std::vector<v1::SubmitResponse> accepted;
+  EXPECT_TRUE(stream_all(accepted).ok());
+  ASSERT_EQ(accepted.size(), requests.size());
+  for (size_t i = 0; i < accepted.size(); ++i) {
+    ASSERT_TRUE(accepted[i].has_receipt()) << accepted[i].error().message();
+    EXPECT_EQ(accepted[i].receipt().seq(), size + i);
+  }
+  EXPECT_EQ(h_.ledger().size(), size + requests.size());
 }
 
 }  // namespace
