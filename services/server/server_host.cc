@@ -163,8 +163,8 @@ absl::StatusOr<std::unique_ptr<ServerHost>> ServerHost::Start(
   grpc::ResourceQuota quota("herbtrace-server");
   quota.Resize(options.max_transport_memory_bytes);
   // Server reflection runs on gRPC's synchronous API, one thread per call for as long as the
-  // call lasts; calls beyond the limit are refused with RESOURCE_EXHAUSTED instead of each
-  // starting a thread. HerbTrace's services use the callback API and take none of these.
+  // call lasts; calls beyond the limit wait for a free thread instead of each starting one.
+  // HerbTrace's services use the callback API and take none of these threads.
   quota.SetMaxThreads(options.max_sync_threads);
   builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);

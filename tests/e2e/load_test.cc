@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
@@ -494,6 +495,86 @@ TEST(LoadLimitsTest, RefusesATransportMemoryLimitBelow16MiB) {
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_THAT(result.output, ::testing::HasSubstr("--max_transport_memory_mib must be at least 16"));
   EXPECT_FALSE(std::filesystem::exists(data));
+}
+
+// Server reflection is the one service on gRPC's synchronous API, where every call holds a
+// thread while it lasts. A client keeping 90 reflection streams open (on three connections)
+// must not get 90 threads: beyond the server's limit (ServerHostOptions::max_sync_threads, 32)
+// its calls wait, and HerbTrace's own services keep answering meanwhile.
+TEST(LoadLimitsTest, ReflectionStreamsDoNotTakeAThreadEach) {
+  constexpr int kConnections = 3;
+  constexpr int kStreamsPerConnection = 30;
+  constexpr int kStreams = kConnections * kStreamsPerConnection;
+  TempDir dir;
+  HT_ASSERT_OK_AND_ASSIGN(std::unique_ptr<LiveMarket> market,
+                          LiveMarket::Create(dir.path() / "keys", 1));
+  ServerProcess server(HERBTRACE_SERVER, dir.path(),
+                       {absl::StrCat("--data_dir=", (dir.path() / "data").string()),
+                        absl::StrCat("--bootstrap_key=", market->bootstrap_key().string()),
+                        "--shutdown_grace=2s"});
+  ASSERT_THAT(server.Start(), IsOk());
+  HT_ASSERT_OK_AND_ASSIGN(const uint64_t threads_before, server.Threads());
+
+  grpc::CompletionQueue queue;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::GenericClientAsyncReaderWriter>> calls;
+  for (int c = 0; c < kConnections; ++c) {
+    grpc::ChannelArguments own_connection;
+    own_connection.SetInt("herbtrace.test.connection", c);
+    stubs.push_back(std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
+        server.address(), grpc::InsecureChannelCredentials(), own_connection)));
+    for (int i = 0; i < kStreamsPerConnection; ++i) {
+      contexts.push_back(std::make_unique<grpc::ClientContext>());
+      contexts.back()->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+      calls.push_back(stubs.back()->PrepareCall(
+          contexts.back().get(), "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+          &queue));
+      calls.back()->StartCall(nullptr);
+    }
+  }
+  for (int i = 0; i < kStreams; ++i) {
+    void* tag;
+    bool ok;
+    ASSERT_TRUE(queue.Next(&tag, &ok));
+  }
+  // The server starts a call's thread when the call arrives; give them all time to arrive.
+  absl::SleepFor(absl::Seconds(1));
+  HT_ASSERT_OK_AND_ASSIGN(const uint64_t threads_during, server.Threads());
+  {
+    auto ledger = v1::Ledger::NewStub(
+        grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+    v1::Checkpoint checkpoint;
+    const grpc::Status s = ledger->GetCheckpoint(&context, {}, &checkpoint);
+    EXPECT_TRUE(s.ok()) << "GetCheckpoint beside the reflection streams: " << s.error_message();
+  }
+  std::vector<grpc::Status> statuses(kStreams);
+  for (int i = 0; i < kStreams; ++i) {
+    contexts[i]->TryCancel();
+    calls[i]->Finish(&statuses[i], &statuses[i]);
+  }
+  for (int i = 0; i < kStreams; ++i) {
+    void* tag;
+    bool ok;
+    ASSERT_TRUE(queue.Next(&tag, &ok));
+  }
+  int refused = 0;
+  for (const grpc::Status& s : statuses) {
+    refused += s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ? 1 : 0;
+  }
+  std::cout << "reflection: " << kStreams << " streams held open (" << refused
+            << " refused with RESOURCE_EXHAUSTED, the rest waited or ran); server threads "
+            << threads_before << " before, " << threads_during << " with the streams open\n";
+  // A thread per stream would be threads_before + 90.
+  EXPECT_LT(threads_during, threads_before + kStreams / 2);
+  EXPECT_THAT(server.Stop(), IsOk());
+  queue.Shutdown();
+  void* tag;
+  bool ok;
+  while (queue.Next(&tag, &ok)) {
+  }
 }
 
 }  // namespace

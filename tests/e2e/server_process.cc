@@ -78,22 +78,28 @@ std::string ServerProcess::Output() const {
 }
 
 absl::StatusOr<uint64_t> ServerProcess::PeakResidentBytes() const {
+  auto kib = StatusField("VmHWM");
+  if (!kib.ok()) return kib.status();
+  return *kib * 1024;
+}
+
+absl::StatusOr<uint64_t> ServerProcess::Threads() const { return StatusField("Threads"); }
+
+absl::StatusOr<uint64_t> ServerProcess::StatusField(absl::string_view field) const {
   if (process_ == nullptr) return absl::FailedPreconditionError("the server is not running");
-  std::ifstream in(absl::StrCat("/proc/", process_->pid(), "/status"));
+  const std::string path = absl::StrCat("/proc/", process_->pid(), "/status");
+  std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     absl::string_view rest = line;
-    if (!absl::ConsumePrefix(&rest, "VmHWM:")) continue;
-    rest = absl::StripAsciiWhitespace(rest);
-    // "123456 kB"
-    const std::vector<absl::string_view> parts = absl::StrSplit(rest, ' ', absl::SkipEmpty());
-    uint64_t kib = 0;
-    if (parts.size() == 2 && parts[1] == "kB" && absl::SimpleAtoi(parts[0], &kib)) {
-      return kib * 1024;
-    }
-    return absl::DataLossError(absl::StrCat("VmHWM: cannot read \"", line, "\""));
+    if (!absl::ConsumePrefix(&rest, field) || !absl::ConsumePrefix(&rest, ":")) continue;
+    const std::vector<absl::string_view> parts =
+        absl::StrSplit(absl::StripAsciiWhitespace(rest), ' ', absl::SkipEmpty());
+    uint64_t value = 0;
+    if (!parts.empty() && absl::SimpleAtoi(parts[0], &value)) return value;
+    return absl::DataLossError(absl::StrCat(path, ": cannot read \"", line, "\""));
   }
-  return absl::NotFoundError(absl::StrCat("/proc/", process_->pid(), "/status: no VmHWM"));
+  return absl::NotFoundError(absl::StrCat(path, ": no ", field));
 }
 
 }  // namespace herbtrace::testing

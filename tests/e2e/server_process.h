@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tests/process_util.h"
 
@@ -48,11 +49,16 @@ class ServerProcess {
   // VmHWM of the running incarnation, from /proc/<pid>/status: the most memory it ever held
   // resident, in bytes.
   absl::StatusOr<uint64_t> PeakResidentBytes() const;
+  // Threads of the running incarnation now, from /proc/<pid>/status.
+  absl::StatusOr<uint64_t> Threads() const;
 
  private:
   const std::string binary_;
   const std::filesystem::path work_dir_;
   const std::vector<std::string> args_;
+  // The number in the "<field>:" line of /proc/<pid>/status ("123456 kB" gives 123456).
+  absl::StatusOr<uint64_t> StatusField(absl::string_view field) const;
+
   std::unique_ptr<ChildProcess> process_;
   std::filesystem::path log_file_;
   std::string address_;
