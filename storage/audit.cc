@@ -262,6 +262,10 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   } snapshot{db, db.db().GetSnapshot()};
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot.snapshot;
+  // A full scan reads every block once: inserting each into the block cache only evicts what
+  // the services read, and the cache's lookups and reference counting showed in the profile.
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
   auto read_meta = [&](absl::string_view key) -> absl::StatusOr<std::optional<std::string>> {
     std::string value;
     rocksdb::Status s = db.db().Get(ro, db.cf(Cf::kMeta), rocksdb::Slice(key.data(), key.size()),

@@ -49,7 +49,7 @@ class LogView {
  public:
   // REQUIRES: db and hasher outlive the view.
   LogView(const LedgerDb& db, const crypto::Hasher& hasher)
-      : db_(db), hasher_(hasher), nodes_(db) {}
+      : db_(db), hasher_(hasher), stored_nodes_(db), nodes_(stored_nodes_) {}
 
   const crypto::Hasher& hasher() const { return hasher_; }
   const crypto::NodeReader& nodes() const { return nodes_; }
@@ -88,7 +88,8 @@ class LogView {
 
   const LedgerDb& db_;
   const crypto::Hasher& hasher_;
-  TreeNodeReader nodes_;
+  TreeNodeReader stored_nodes_;
+  CachedNodeReader nodes_;  // proofs and roots read the upper levels through this
 };
 
 }  // namespace herbtrace::storage

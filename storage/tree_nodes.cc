@@ -37,4 +37,18 @@ absl::StatusOr<crypto::Digest> TreeNodeReader::ReadNode(crypto::NodeId id) const
                                  where);
 }
 
+absl::StatusOr<crypto::Digest> CachedNodeReader::ReadNode(crypto::NodeId id) const {
+  if (id.level < kCachedLevel) return base_.ReadNode(id);
+  const std::pair<uint8_t, uint64_t> key{id.level, id.index};
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = nodes_.find(key); it != nodes_.end()) return it->second;
+  }
+  auto node = base_.ReadNode(id);
+  if (!node.ok()) return node;  // not stored yet, or unreadable: asked again next time
+  absl::MutexLock lock(&mu_);
+  if (nodes_.size() < kMaxNodes) nodes_.emplace(key, *node);
+  return node;
+}
+
 }  // namespace herbtrace::storage
