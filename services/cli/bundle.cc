@@ -1,6 +1,5 @@
 #include "services/cli/bundle.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/merkle.h"
 #include "herbtrace/v1/event.pb.h"
@@ -14,11 +13,6 @@ crypto::Digest BundleRoot(const crypto::Hasher& hasher, absl::Span<const std::st
   leaves.reserve(payloads.size());
   for (const std::string& payload : payloads) leaves.push_back(crypto::HashLeaf(hasher, payload));
   return crypto::RootFromLeafHashes(hasher, leaves);
-}
-
-std::string BundleMessage(absl::string_view log_origin, uint64_t size, const crypto::Digest& root) {
-  return absl::StrCat("herbtrace bundle v1\n", log_origin, "\n", size, "\n",
-                      absl::Base64Escape(crypto::AsBytes(root)), "\n");
 }
 
 absl::StatusOr<v1::SubmitBundleRequest> BuildBundle(absl::Span<const v1::SubmitRequest> queued,

@@ -20,6 +20,7 @@
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "herbtrace/v1/capture.pb.h"
+#include "services/domain/bundle_message.h"
 
 namespace herbtrace::cli {
 
@@ -29,8 +30,8 @@ inline constexpr size_t kMaxBundleEvents = 4096;
 // The Merkle root over the payloads' leaf hashes. REQUIRES: !payloads.empty().
 crypto::Digest BundleRoot(const crypto::Hasher& hasher, absl::Span<const std::string> payloads);
 
-// The text the root signature signs.
-std::string BundleMessage(absl::string_view log_origin, uint64_t size, const crypto::Digest& root);
+// The text the root signature signs: the log's own definition.
+using domain::BundleMessage;
 
 // One SubmitBundleRequest for the queued events, in queue order, signed once with `key`. Each
 // event keeps its payload bytes and openings exactly as queued; the per-event signatures are

@@ -35,6 +35,7 @@
 #include "services/domain/file_io.h"
 #include "services/domain/lineage_indexer.h"
 #include "services/domain/signature_algorithm.h"
+#include "services/domain/signature_audit.h"
 #include "storage/audit.h"
 #include "storage/ledger.h"
 #include "storage/log_config.h"
@@ -50,6 +51,9 @@ ABSL_FLAG(std::vector<std::string>, trust, {},
           "public key PEMs whose signatures append accepts (comma separated)");
 ABSL_FLAG(int64_t, seq, -1, "entry sequence number");
 ABSL_FLAG(int64_t, size, -1, "tree size (default: the latest checkpoint's)");
+ABSL_FLAG(bool, signatures, false,
+          "audit: also check every entry's signature against the keys the log itself registered "
+          "(a herbtrace-server ledger; not one built by append with --trust keys)");
 
 namespace herbtrace::tools {
 namespace {
@@ -64,7 +68,7 @@ constexpr char kUsage[] = R"(usage: herbtrace-ledger COMMAND [flags]
   checkpoint --dir DIR                               sign and print the latest checkpoint
   entry      --dir DIR --seq N                       print one entry and its event
   prove      --dir DIR --seq N [--size M]            inclusion proof, checked locally
-  audit      --dir DIR                               verify the whole ledger
+  audit      --dir DIR [--signatures]                verify the whole ledger [and who signed it]
 )";
 
 int Fail(const absl::Status& status) {
@@ -390,6 +394,29 @@ int Audit() {
             << "signed checkpoint at size "
             << (report->checkpoint_size ? absl::StrCat(*report->checkpoint_size) : "(none)")
             << " matches; " << absl::StrFormat("%.0f", report->entries_checked / std::max(secs, 1e-9))
+            << " entries/s\n";
+  if (!absl::GetFlag(FLAGS_signatures)) return 0;
+
+  const absl::Time signatures_start = absl::Now();
+  domain::SignatureAuditOptions signature_options;
+  signature_options.progress = [](uint64_t n) {
+    std::cerr << "  signatures of " << n << " entries\n";
+  };
+  auto signatures = domain::AuditSignatures(**db, signature_options);
+  if (!signatures.ok()) return Fail(signatures.status());
+  if (!signatures->ok()) {
+    std::cout << "SIGNATURE AUDIT FAILED"
+              << (signatures->failure->seq ? absl::StrCat(" at entry ", *signatures->failure->seq)
+                                           : "")
+              << ": " << signatures->failure->reason << "\n";
+    return 1;
+  }
+  const double signature_secs = absl::ToDoubleSeconds(absl::Now() - signatures_start);
+  std::cout << "signatures verified: " << signatures->entries_checked << " entries ("
+            << signatures->bundled_entries << " in bundles), " << signatures->signatures_verified
+            << " signatures, " << signatures->keys_registered << " keys registered, "
+            << signatures->keys_revoked << " revoked; "
+            << absl::StrFormat("%.0f", signatures->entries_checked / std::max(signature_secs, 1e-9))
             << " entries/s\n";
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "crypto/merkle.h"
 #include "crypto/signature.h"
+#include "services/domain/signature_audit.h"
 #include "services/server/server_host.h"
 #include "tests/services/domain/domain_harness.h"
 #include "tests/test_util.h"
@@ -406,6 +407,14 @@ TEST_F(CaptureBundleTest, OneSignatureCoversTheQueueAndEachEntryStaysProvablySig
                     .ok());
   }
   EXPECT_EQ(h_.ledger().size(), 6u);
+  // The whole log's signature audit: genesis signed on its own, five events under one root
+  // signature, verified once.
+  auto audit = domain::AuditSignatures(h_.ledger().db());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_TRUE(audit->ok()) << audit->failure->reason;
+  EXPECT_EQ(audit->entries_checked, 6u);
+  EXPECT_EQ(audit->bundled_entries, 5u);
+  EXPECT_EQ(audit->signatures_verified, 2u);
 }
 
 TEST_F(CaptureBundleTest, ABadRootSignatureRejectsTheWholeBundle) {
