@@ -9,10 +9,10 @@
 //      payload still reaches them.
 //
 // Invariants: the batches an event touches are sorted, unique, and include both ends of every
-// lineage edge that names two; a registered key parses and hashes to its key id; a rejection has one of the
-// documented client-facing codes and a message that starts with a field path; an accepted event
-// touches exactly the batches it names, each of them then has a state of its own, and its
-// lineage edges join two different named batches.
+// lineage edge that names two; a registered key parses and hashes to its key id; a rejection has
+// one of the documented client-facing codes and a message that starts with a field path; an
+// accepted event touches exactly the batches it names, each of them then has a state of its own,
+// and its lineage edges join two different named batches.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "google/protobuf/stubs/logging.h"
 #include "crypto/signature.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/market_fixture.h"
+#include "google/protobuf/stubs/logging.h"
 #include "herbtrace/v1/capture.pb.h"
 #include "herbtrace/v1/trace.pb.h"
 #include "services/domain/event_batches.h"
@@ -53,8 +53,9 @@ Market& TheMarket() {
 void CheckBatches(const v1::Event& event) {
   const std::vector<std::string> touched = domain::TouchedBatchIds(event);
   FUZZ_REQUIRE(std::adjacent_find(touched.begin(), touched.end(),
-                             [](const std::string& a, const std::string& b) { return a >= b; }) ==
-          touched.end());
+                                  [](const std::string& a, const std::string& b) {
+                                    return a >= b;
+                                  }) == touched.end());
   // Empty ids are not batches: the rules reject such an event before it has lineage.
   for (const domain::LineageEdge& edge : domain::LineageEdges(event)) {
     FUZZ_REQUIRE(edge.parent.empty() ||

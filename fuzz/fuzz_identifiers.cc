@@ -2,13 +2,16 @@
 // codes (GS1 check digit), party, base and region ids, unified social credit codes, resident
 // identity numbers, key and event ids, herb and analyte codes, versions (services/domain/
 // identifiers.h), and herbctl's dates, decimals, weights, lab values and analyte results
-// (services/cli/units.h, trace_code.h). The first byte picks the decimal places for
-// ParseScaledDecimal; the rest is the text, given to every parser.
+// (services/cli/units.h, trace_code.h), and the protobuf text herbctl merges into an event. The
+// first byte picks the decimal places for ParseScaledDecimal; the rest is the text, given to
+// every parser.
 //
 // Invariants: a valid batch code rebuilds from its parts; a valid trace code resolves to a valid
 // batch code that it starts with; an accepted USCC ends in its check character; a parsed date
 // formats back to the text; a decimal formats and parses back to the same integer; a parsed
-// weight is positive; an accepted batch quantity names a valid batch.
+// weight is positive; an accepted batch quantity names a valid batch; merged event text never
+// clears a field already set, and the event it gives serializes to a payload that parses (what
+// herbctl signs must be what the server can read).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/fuzz_input.h"
+#include "services/cli/event_builder.h"
 #include "services/cli/trace_code.h"
 #include "services/cli/units.h"
 #include "services/domain/identifiers.h"
@@ -44,7 +48,7 @@ void TraceCodes(absl::string_view text) {
   if (batch.ok()) {
     FUZZ_REQUIRE(batch->size() == domain::kBatchIdLength);
     FUZZ_REQUIRE(text.substr(0, domain::kBatchIdLength - 1) ==
-            absl::string_view(*batch).substr(0, domain::kBatchIdLength - 1));
+                 absl::string_view(*batch).substr(0, domain::kBatchIdLength - 1));
     FUZZ_REQUIRE(domain::ValidateTraceCode(*batch, "code").ok());
     FUZZ_REQUIRE(text.back() == domain::TraceCheckDigit(text.substr(0, text.size() - 1)));
   }
@@ -52,8 +56,8 @@ void TraceCodes(absl::string_view text) {
     const std::string with_check = std::string(text) + domain::TraceCheckDigit(text);
     const size_t n = with_check.size();
     FUZZ_REQUIRE(domain::ValidateTraceCode(with_check, "code").ok() ==
-            (n == domain::kBatchIdLength || n == domain::kPackageCodeLength ||
-             n == domain::kPackCodeLength));
+                 (n == domain::kBatchIdLength || n == domain::kPackageCodeLength ||
+                  n == domain::kPackCodeLength));
   }
 }
 
@@ -63,7 +67,8 @@ void PartyIds(absl::string_view text) {
     const auto check = domain::UsccCheckCharacter(text.substr(0, 17));
     FUZZ_REQUIRE(check.has_value() && *check == text[17]);
   }
-  if (domain::ValidatePartyId(text, "party_id").ok()) FUZZ_REQUIRE(text.size() == domain::kPartyIdLength);
+  if (domain::ValidatePartyId(text, "party_id").ok())
+    FUZZ_REQUIRE(text.size() == domain::kPartyIdLength);
   if (domain::ValidateBaseId(text, "base_id").ok()) {
     FUZZ_REQUIRE(text.size() == domain::kBaseIdLength);
     FUZZ_REQUIRE(domain::ValidatePartyId(text.substr(0, domain::kPartyIdLength), "party_id").ok());
@@ -107,6 +112,16 @@ void Quantities(absl::string_view text, int decimals) {
   (void)cli::ParseAnalyteResult(text, "result");
 }
 
+// The protobuf text herbctl merges into an event for fields it has no flag for.
+void EventText(absl::string_view text) {
+  v1::Event event;
+  event.set_event_id("00000000-0000-4000-8000-000000000001");
+  if (!cli::MergeEventText(text, event).ok()) return;
+  FUZZ_REQUIRE(!event.event_id().empty());
+  v1::Event again;
+  FUZZ_REQUIRE(again.ParseFromString(event.SerializeAsString()));
+}
+
 }  // namespace
 }  // namespace herbtrace::fuzz
 
@@ -117,5 +132,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   herbtrace::fuzz::TraceCodes(text);
   herbtrace::fuzz::PartyIds(text);
   herbtrace::fuzz::Quantities(text, decimals);
+  herbtrace::fuzz::EventText(text);
   return 0;
 }

@@ -58,7 +58,8 @@ void Inclusion(const crypto::Hasher& hasher, FuzzInput& in) {
     FUZZ_REQUIRE(computed.ok() && *computed == root);
     FUZZ_REQUIRE(!crypto::VerifyInclusion(hasher, index, size, leaf, proof, Flipped(root)).ok());
   }
-  if (computed.ok()) FUZZ_REQUIRE(crypto::VerifyInclusion(hasher, index, size, leaf, proof, *computed).ok());
+  if (computed.ok())
+    FUZZ_REQUIRE(crypto::VerifyInclusion(hasher, index, size, leaf, proof, *computed).ok());
 }
 
 void Consistency(const crypto::Hasher& hasher, FuzzInput& in) {
@@ -71,7 +72,8 @@ void Consistency(const crypto::Hasher& hasher, FuzzInput& in) {
   FUZZ_REQUIRE(size1 != 0 && size1 <= size2);
   FUZZ_REQUIRE(!crypto::VerifyConsistency(hasher, size1, size2, proof, root1, Flipped(root2)).ok());
   if (size1 != size2) {
-    FUZZ_REQUIRE(!crypto::VerifyConsistency(hasher, size1, size2, proof, Flipped(root1), root2).ok());
+    FUZZ_REQUIRE(
+        !crypto::VerifyConsistency(hasher, size1, size2, proof, Flipped(root1), root2).ok());
   }
 }
 
@@ -134,11 +136,11 @@ void Tree(const crypto::Hasher& hasher, FuzzInput& in) {
   auto consistency = crypto::ConsistencyProof(hasher, tree, size1, size2);
   FUZZ_REQUIRE(consistency.ok());
   FUZZ_REQUIRE(*consistency ==
-          crypto::ConsistencyProofFromLeafHashes(hasher, all.subspan(0, size2), size1));
+               crypto::ConsistencyProofFromLeafHashes(hasher, all.subspan(0, size2), size1));
   FUZZ_REQUIRE(crypto::VerifyConsistency(hasher, size1, size2, *consistency, root1, root2).ok());
   if (size1 < size2) {
-    FUZZ_REQUIRE(!crypto::VerifyConsistency(hasher, size1, size2, *consistency, Flipped(root1), root2)
-                 .ok());
+    FUZZ_REQUIRE(
+        !crypto::VerifyConsistency(hasher, size1, size2, *consistency, Flipped(root1), root2).ok());
   }
 }
 

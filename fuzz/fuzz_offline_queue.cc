@@ -19,9 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "crypto/hash.h"
-#include "google/protobuf/stubs/logging.h"
 #include "crypto/signature.h"
 #include "fuzz/fixed_keys.h"
+#include "google/protobuf/stubs/logging.h"
 #include "herbtrace/v1/capture.pb.h"
 #include "services/cli/bundle.h"
 #include "services/cli/offline_queue.h"
@@ -86,9 +86,9 @@ void CheckBundle(const std::vector<v1::SubmitRequest>& queued) {
   }
   FUZZ_REQUIRE(bundle->key_id() == key.key_id());
   const crypto::Digest root = cli::BundleRoot(*keys.sha256, payloads);
-  FUZZ_REQUIRE(key.Verify(cli::BundleMessage(kLogOrigin, payloads.size(), root),
-                     bundle->root_signature())
-              .ok());
+  FUZZ_REQUIRE(
+      key.Verify(cli::BundleMessage(kLogOrigin, payloads.size(), root), bundle->root_signature())
+          .ok());
 }
 
 }  // namespace

@@ -14,9 +14,9 @@
 
 #include "crypto/checkpoint.h"
 #include "crypto/hash.h"
-#include "google/protobuf/stubs/logging.h"
 #include "crypto/signed_note.h"
 #include "fuzz/fixed_keys.h"
+#include "google/protobuf/stubs/logging.h"
 #include "herbtrace/v1/trace.pb.h"
 #include "services/cli/provenance_check.h"
 

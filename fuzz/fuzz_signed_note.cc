@@ -122,7 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace herbtrace;
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
   const size_t newline = input.find('\n');
-  const absl::string_view vkey = newline == absl::string_view::npos ? input : input.substr(0, newline);
+  const absl::string_view vkey =
+      newline == absl::string_view::npos ? input : input.substr(0, newline);
   const absl::string_view note =
       newline == absl::string_view::npos ? absl::string_view() : input.substr(newline + 1);
 
@@ -133,7 +134,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (extra.ok()) FUZZ_REQUIRE((*extra)->VerifierKey() == vkey);
   if (cosigner.ok()) {
     FUZZ_REQUIRE((*cosigner)->VerifierKey() == vkey);
-    if (auto parsed = crypto::ParseNote(note); parsed.ok()) (void)(*cosigner)->VerifyInNote(*parsed);
+    if (auto parsed = crypto::ParseNote(note); parsed.ok())
+      (void)(*cosigner)->VerifyInNote(*parsed);
   }
   fuzz::CheckNote(note, extra.ok() ? extra->get() : nullptr);
   // The whole input as a checkpoint text and as a note, for inputs without a vkey line.

@@ -21,8 +21,8 @@
 #include "herbtrace/v1/trace.pb.h"
 #include "services/cli/bundle.h"
 #include "services/cli/event_builder.h"
-#include "services/cli/provenance_check.h"
 #include "services/cli/offline_queue.h"
+#include "services/cli/provenance_check.h"
 #include "services/cli/units.h"
 #include "services/domain/identifiers.h"
 #include "services/domain/signature_algorithm.h"
@@ -113,9 +113,9 @@ std::vector<std::pair<std::string, v1::SubmitRequest>> Events(const Market& m) {
   t->set_buyer_party_id(m.trader().party_id);
   t->mutable_batch()->set_batch_id(m.lot1());
   t->mutable_batch()->set_grams(800000);
-  auto price = Must(cli::CommitWithSalt(cli::kTradePricePath, std::string(32, 's'),
-                                        cli::PriceValue(2480000)),
-                    "commit");
+  auto price = Must(
+      cli::CommitWithSalt(cli::kTradePricePath, std::string(32, 's'), cli::PriceValue(2480000)),
+      "commit");
   t->set_price_commitment(price.commitment);
   t->set_trade_no("AG-20240915-0117");
   seal("trade", trade, m.grower(), {price.opening});
@@ -137,8 +137,8 @@ std::vector<std::pair<std::string, v1::SubmitRequest>> Events(const Market& m) {
   recall.mutable_recall()->set_batch_id(m.lot1());
   recall.mutable_recall()->set_reason("二氧化硫残留超标 sulfur dioxide over the limit");
   recall.mutable_recall()->set_severity(v1::RECALL_SEVERITY_CLASS_II);
-  recall.mutable_recall()->mutable_ack_deadline()->set_seconds(
-      absl::ToUnixSeconds(Market::Now()) + 7 * 86400);
+  recall.mutable_recall()->mutable_ack_deadline()->set_seconds(absl::ToUnixSeconds(Market::Now()) +
+                                                               7 * 86400);
   seal("recall", recall, m.regulator());
 
   v1::Event key = m.NewEvent(m.grower(), ++n);
@@ -158,17 +158,18 @@ std::vector<std::pair<std::string, v1::SubmitRequest>> Events(const Market& m) {
 
 // A seed the rules reject would only test the first check that rejects it.
 void CheckAccepted(Market& m, const std::string& name, const v1::SubmitRequest& request) {
+  const v1::SignedEvent& signed_event = request.signed_event();
   v1::Event event;
-  if (!event.ParseFromString(request.signed_event().payload())) std::exit(1);
+  if (!event.ParseFromString(signed_event.payload())) std::exit(1);
   const absl::Status judged = m.Judge(request, event);
-  auto key = domain::StateReader(m.db()).Key(request.signed_event().key_id());
-  auto public_key = key.ok() ? crypto::PublicKey::FromRaw(crypto::SignatureAlgorithm::kEd25519,
-                                                          key->public_key())
-                             : key.status();
-  const absl::Status signature =
-      public_key.ok() ? (*public_key)->Verify(request.signed_event().payload(),
-                                              request.signed_event().signature())
-                      : public_key.status();
+  absl::Status signature = absl::UnauthenticatedError("key not registered");
+  if (auto key = domain::StateReader(m.db()).Key(signed_event.key_id()); key.ok()) {
+    auto public_key =
+        crypto::PublicKey::FromRaw(crypto::SignatureAlgorithm::kEd25519, key->public_key());
+    signature = public_key.ok()
+                    ? (*public_key)->Verify(signed_event.payload(), signed_event.signature())
+                    : public_key.status();
+  }
   if (!judged.ok() || !signature.ok()) {
     fprintf(stderr, "herbtrace_fuzz_seeds: event seed %s: rules %s, signature %s\n", name.c_str(),
             judged.ToString().c_str(), signature.ToString().c_str());
@@ -205,7 +206,12 @@ void Proofs(CorpusWriter& out) {
   auto sha256 = Must(crypto::Hasher::Create(crypto::HashAlgorithm::kSha256), "sha256");
   // The RFC 6962 reference tree's leaf inputs (tests/data/test-vectors/vectors.json).
   const std::vector<std::string> inputs = {
-      "", std::string("\x00", 1), "\x10", "\x20\x21", "\x30\x31", "\x40\x41\x42\x43",
+      "",
+      std::string("\x00", 1),
+      "\x10",
+      "\x20\x21",
+      "\x30\x31",
+      "\x40\x41\x42\x43",
       "\x50\x51\x52\x53\x54\x55\x56\x57",
       "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"};
   std::vector<crypto::Digest> leaves;
@@ -216,16 +222,18 @@ void Proofs(CorpusWriter& out) {
     for (uint64_t index : {uint64_t{0}, size / 2, size - 1}) {
       std::string seed = absl::StrCat(std::string(1, '\0'), U64(index), U64(size),
                                       Bytes(leaves[index]), Bytes(root));
-      for (const auto& h : crypto::InclusionProofFromLeafHashes(*sha256, all.subspan(0, size), index)) {
+      for (const auto& h :
+           crypto::InclusionProofFromLeafHashes(*sha256, all.subspan(0, size), index)) {
         seed += Bytes(h);
       }
       out.Write("fuzz_merkle_proof", absl::StrFormat("inclusion_%d_of_%d", index, size), seed);
     }
   }
   for (auto [size1, size2] : {std::pair<uint64_t, uint64_t>{1, 8}, {3, 8}, {4, 8}, {6, 7}}) {
-    std::string seed = absl::StrCat(std::string(1, '\1'), U64(size1), U64(size2),
-                                    Bytes(crypto::RootFromLeafHashes(*sha256, all.subspan(0, size1))),
-                                    Bytes(crypto::RootFromLeafHashes(*sha256, all.subspan(0, size2))));
+    std::string seed =
+        absl::StrCat(std::string(1, '\1'), U64(size1), U64(size2),
+                     Bytes(crypto::RootFromLeafHashes(*sha256, all.subspan(0, size1))),
+                     Bytes(crypto::RootFromLeafHashes(*sha256, all.subspan(0, size2))));
     for (const auto& h :
          crypto::ConsistencyProofFromLeafHashes(*sha256, all.subspan(0, size2), size1)) {
       seed += Bytes(h);
@@ -252,7 +260,8 @@ void Identifiers(const Market& m, CorpusWriter& out) {
       {"pack_code", pack},
       {"party_id", m.grower().party_id},
       {"base_id", m.base_id()},
-      {"uscc", "91130683000000003" + std::string(1, *domain::UsccCheckCharacter("91130683000000003"))},
+      {"uscc",
+       "91130683000000003" + std::string(1, *domain::UsccCheckCharacter("91130683000000003"))},
       {"resident_id", "11010519491231002X"},
       {"key_id", m.grower().key->public_key().key_id()},
       {"event_id", "0192f0a0-5b1e-7c3a-9d10-000000000001"},
@@ -282,12 +291,13 @@ std::string FirstLines(const std::string& path, int lines) {
   return out;
 }
 
-void Csv(const Market& m, CorpusWriter& out) {
-  std::string herbs = std::string(1, '\0') + FirstLines(HERBTRACE_SOURCE_DIR "/catalog/herbs.csv", 4);
+void Csv(Market& m, CorpusWriter& out) {
+  std::string herbs =
+      std::string(1, '\0') + FirstLines(HERBTRACE_SOURCE_DIR "/catalog/herbs.csv", 4);
   out.Write("fuzz_catalog_csv", "herbs", herbs);
-  out.Write("fuzz_catalog_csv", "quality_limits",
-            std::string(1, '\1') +
-                FirstLines(HERBTRACE_SOURCE_DIR "/catalog/quality-limits.csv", 6));
+  out.Write(
+      "fuzz_catalog_csv", "quality_limits",
+      std::string(1, '\1') + FirstLines(HERBTRACE_SOURCE_DIR "/catalog/quality-limits.csv", 6));
   out.Write("fuzz_catalog_csv", "fields",
             std::string("\2黄芪\0Huang,qi\0\"quoted\"\0two\r\nlines\0", 36));
   v1::RecallView view;
@@ -313,7 +323,11 @@ void Csv(const Market& m, CorpusWriter& out) {
       ack->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(Market::Now()));
     }
   }
-  out.Write("fuzz_catalog_csv", "recall_export", std::string("\3\x81", 2) + view.SerializeAsString());
+  out.Write("fuzz_catalog_csv", "recall_export",
+            std::string("\3\x81", 2) + view.SerializeAsString());
+  out.Write("fuzz_cli_output", "recall_view", "\3" + view.SerializeAsString());
+  auto party = Must(domain::StateReader(m.db()).Party(m.grower().party_id), "grower");
+  out.Write("fuzz_cli_output", "party", "\4" + party.SerializeAsString());
 }
 
 // ── fuzz_provenance ────────────────────────────────────────────────────────────────────────────
@@ -325,8 +339,8 @@ void Provenance(Market& m, CorpusWriter& out) {
   auto sha256 = Must(crypto::Hasher::Create(crypto::HashAlgorithm::kSha256), "sha256");
   storage::LogView view(m.db(), *sha256);
   const uint64_t size = Must(view.Size(), "log size");
-  auto checkpoint = Must(crypto::ParseCheckpoint(Must(crypto::ParseNote(m.checkpoint()), "note").text),
-                         "checkpoint");
+  auto checkpoint = Must(
+      crypto::ParseCheckpoint(Must(crypto::ParseNote(m.checkpoint()), "note").text), "checkpoint");
   v1::GetUpstreamResponse response;
   response.set_batch_id(m.lot1());
   response.mutable_checkpoint()->set_note(m.checkpoint());
@@ -341,6 +355,7 @@ void Provenance(Market& m, CorpusWriter& out) {
     const bool wanted = (event.has_register_party() && seq < 3) ||
                         (event.has_harvest() && event.harvest().batch_id() == m.lot1());
     if (!wanted) continue;
+    if (event.has_harvest()) out.Write("fuzz_cli_output", "ledger_entry", "\1" + bytes);
     v1::ProvenEntry* proven = response.add_entries();
     proven->mutable_entry()->set_seq(seq);
     proven->mutable_entry()->set_entry(bytes);
@@ -351,16 +366,17 @@ void Provenance(Market& m, CorpusWriter& out) {
       proven->mutable_inclusion_proof()->add_hashes(Bytes(h));
     }
   }
-  auto log_verifier = Must(crypto::NoteVerifier::Create(
-                              Must(crypto::NoteSigner::Create(kLogOrigin, FixedKey(kLogKeyFill)),
-                                   "log signer")
-                                  ->VerifierKey()),
-                          "log verifier");
+  auto log_verifier =
+      Must(crypto::NoteVerifier::Create(
+               Must(crypto::NoteSigner::Create(kLogOrigin, FixedKey(kLogKeyFill)), "log signer")
+                   ->VerifierKey()),
+           "log verifier");
   cli::ProvenanceCheckOptions options;
   options.log_verifier = log_verifier.get();
   options.hasher = sha256.get();
   Must(cli::CheckProvenance(m.lot1(), response, options), "provenance seed");
   out.Write("fuzz_provenance", "upstream_harvest", response.SerializeAsString());
+  out.Write("fuzz_cli_output", "upstream", "\2" + response.SerializeAsString());
 }
 
 }  // namespace
@@ -378,6 +394,9 @@ int main(int argc, char** argv) {
   for (const auto& [name, request] : events) {
     fuzz::CheckAccepted(*market, name, request);
     out.Write("fuzz_event", name, request.SerializeAsString());
+    if (name == "trade") {
+      out.Write("fuzz_cli_output", "event", std::string(1, '\0') + request.signed_event().payload());
+    }
   }
   // A scanner's queue of the grower's events, as `herbctl --queue` writes it.
   const std::string queue = (std::filesystem::path(argv[1]) / "queue.tmp").string();

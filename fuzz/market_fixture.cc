@@ -10,12 +10,12 @@
 #include "absl/time/civil_time.h"
 #include "crypto/signed_note.h"
 #include "fuzz/fixed_keys.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
 #include "services/cli/event_builder.h"
 #include "services/cli/trace_code.h"
 #include "services/domain/catalog_files.h"
 #include "services/domain/identifiers.h"
 #include "services/domain/verified_event.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
 
 namespace herbtrace::fuzz {
 namespace {
@@ -154,8 +154,10 @@ absl::Status Market::Build() {
   };
   absl::Status s = register_party(operator_, operator_, v1::PARTY_ROLE_MARKET_OPERATOR,
                                   "安国数字中药都市场管理有限公司");
-  if (s.ok()) s = register_party(operator_, regulator_, v1::PARTY_ROLE_REGULATOR, "安国市市场监督管理局");
-  if (s.ok()) s = register_party(regulator_, grower_, v1::PARTY_ROLE_GROWER, "安国市祁州黄芪种植专业合作社");
+  if (s.ok())
+    s = register_party(operator_, regulator_, v1::PARTY_ROLE_REGULATOR, "安国市市场监督管理局");
+  if (s.ok())
+    s = register_party(regulator_, grower_, v1::PARTY_ROLE_GROWER, "安国市祁州黄芪种植专业合作社");
   if (s.ok()) s = register_party(operator_, trader_, v1::PARTY_ROLE_TRADER, "安国市某药材经营部");
   if (s.ok()) s = register_party(regulator_, lab_, v1::PARTY_ROLE_LAB, "河北某检测中心");
   if (!s.ok()) return s;
