@@ -28,6 +28,7 @@ using ::herbtrace::testing::IsOk;
 using ::herbtrace::testing::RunCommand;
 using ::herbtrace::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // "  log key    <key>" from the server's start-up lines.
 std::string LogKey(const std::string& output) {
@@ -72,6 +73,56 @@ std::string Herbctl(const std::string& address) {
   return absl::StrCat(HERBCTL, " --server=", address, " ");
 }
 
+// `herbctl verify --trusted_checkpoint F` with F good, then damaged in each way a file on a
+// scanner can be: every damaged one fails naming the flag, and nothing is reported verified.
+void VerifyRefusesMalformedTrustedCheckpoints(const std::filesystem::path& dir,
+                                              const std::string& address,
+                                              const std::string& log_key, const std::string& lot) {
+  CommandResult fetched =
+      RunCommand(absl::StrCat(Herbctl(address), "checkpoint --json --log_key ", log_key));
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.output;
+  const std::string note = nlohmann::json::parse(fetched.output)["note"].get<std::string>();
+  const size_t blank = note.find("\n\n");
+  ASSERT_NE(blank, std::string::npos) << note;
+  std::string other_size = note;
+  const size_t size_line = other_size.find('\n') + 1;
+  other_size.insert(size_line, "1");  // "1<size>": a bigger tree the signature does not cover
+  std::string bad_signature = note;
+  char& sig_char = bad_signature[bad_signature.size() - 4];  // inside the base64 signature
+  sig_char = sig_char == 'A' ? 'B' : 'A';
+  const std::vector<std::pair<std::string, std::string>> damaged = {
+      {"garbage", std::string("\x00\xff\xfe not a checkpoint \x01", 22)},
+      {"empty", ""},
+      {"body only", note.substr(0, blank + 1)},
+      {"truncated signature", note.substr(0, note.size() - 10)},
+      {"other size", other_size},
+      {"altered signature", bad_signature},
+  };
+  const std::filesystem::path path = dir / "trusted-checkpoint";
+  auto write = [&path](const std::string& bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  auto verify = [&] {
+    return RunCommand(absl::StrCat(Herbctl(address), "verify ", lot, " --log_key ", log_key,
+                                   " --trusted_checkpoint ", path.string()));
+  };
+  write(note);
+  CommandResult good = verify();
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_THAT(good.output, HasSubstr("extends the trusted checkpoint of size"));
+  for (const auto& [what, bytes] : damaged) {
+    write(bytes);
+    CommandResult bad = verify();
+    EXPECT_NE(bad.exit_code, 0) << what << ": " << bad.output;
+    EXPECT_THAT(bad.output, HasSubstr("--trusted_checkpoint")) << what;
+    EXPECT_THAT(bad.output, Not(HasSubstr("verified: "))) << what;
+  }
+  std::filesystem::remove(path);
+  CommandResult missing = verify();
+  EXPECT_NE(missing.exit_code, 0) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("--trusted_checkpoint"));
+}
+
 TEST(PlatformTest, DemoChainVerifiesAndOneAlteredEntryOnDiskIsNamed) {
   TempDir dir;
   const std::filesystem::path keys = dir.path() / "keys";
@@ -107,8 +158,16 @@ TEST(PlatformTest, DemoChainVerifiesAndOneAlteredEntryOnDiskIsNamed) {
         RunCommand(absl::StrCat(Herbctl(server.Address()), "verify ", lot, " --log_key ", log_key));
     ASSERT_EQ(verify.exit_code, 0) << verify.output;
     EXPECT_THAT(verify.output, HasSubstr("lineage      3 batches back to 1 harvest(s)"));
+    VerifyRefusesMalformedTrustedCheckpoints(dir.path(), server.Address(), log_key, lot);
     server.Stop();
   }
+
+  // Before any damage: the whole log, and who signed every entry of it.
+  CommandResult clean = RunCommand(
+      absl::StrCat(HERBTRACE_LEDGER_TOOL, " audit --signatures --dir ", data));
+  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  EXPECT_THAT(clean.output, HasSubstr("audit passed"));
+  EXPECT_THAT(clean.output, HasSubstr("signatures verified"));
 
   // Alter one byte of the drying entry (seq 12), which lies under the signed checkpoint.
   {
