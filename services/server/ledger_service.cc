@@ -17,6 +17,7 @@
 #include "crypto/signature.h"
 #include "crypto/signed_note.h"
 #include "rocksdb/iterator.h"
+#include "services/domain/signature_audit.h"
 #include "services/server/access_policy.h"
 #include "services/server/checkpoints.h"
 #include "services/server/reactors.h"
@@ -487,6 +488,21 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
     if (!report->ok()) {
       response.mutable_first_failure()->set_seq(report->failure->seq.value_or(0));
       response.mutable_first_failure()->set_reason(report->failure->reason);
+    }
+    // Signatures are worth checking only on entries the storage audit found unaltered.
+    if (report->ok() && request.verify_signatures()) {
+      auto signatures = source_.AuditSignatures(domain::SignatureAuditOptions());
+      if (!signatures.ok()) return signatures.status();
+      response.set_signatures_checked(true);
+      response.set_signatures_verified(signatures->signatures_verified);
+      response.set_bundled_entries(signatures->bundled_entries);
+      response.set_keys_registered(signatures->keys_registered);
+      response.set_keys_revoked(signatures->keys_revoked);
+      if (!signatures->ok()) {
+        response.set_ok(false);
+        response.mutable_first_failure()->set_seq(signatures->failure->seq.value_or(0));
+        response.mutable_first_failure()->set_reason(signatures->failure->reason);
+      }
     }
     // The whole log was audited; a smaller requested size is a prefix of it whose root comes
     // from the tree the audit just checked node by node.

@@ -143,13 +143,25 @@ absl::StatusOr<StoredCheckpoint> LogSource::CheckpointCovering(uint64_t size) {
   return LatestCheckpoint();
 }
 
-absl::StatusOr<storage::AuditReport> LogSource::Audit(const storage::AuditOptions& options) const {
-  if (!is_replica()) return storage::AuditLedger(*db_, options);
+absl::StatusOr<std::unique_ptr<storage::LedgerDb>> LogSource::OpenPrimaryReadOnly() const {
   storage::LedgerDb::Options db_options = storage::LedgerDb::Options::ReadOnly();
   db_options.block_cache_bytes = 16 << 20;
-  auto db = storage::LedgerDb::Open(primary_db_path_, db_options);
+  return storage::LedgerDb::Open(primary_db_path_, db_options);
+}
+
+absl::StatusOr<storage::AuditReport> LogSource::Audit(const storage::AuditOptions& options) const {
+  if (!is_replica()) return storage::AuditLedger(*db_, options);
+  auto db = OpenPrimaryReadOnly();
   if (!db.ok()) return db.status();
   return storage::AuditLedger(**db, options);
+}
+
+absl::StatusOr<domain::SignatureAuditReport> LogSource::AuditSignatures(
+    const domain::SignatureAuditOptions& options) const {
+  if (!is_replica()) return domain::AuditSignatures(*db_, options);
+  auto db = OpenPrimaryReadOnly();
+  if (!db.ok()) return db.status();
+  return domain::AuditSignatures(**db, options);
 }
 
 }  // namespace herbtrace::server

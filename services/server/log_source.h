@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "crypto/checkpoint.h"
 #include "crypto/hash.h"
+#include "services/domain/signature_audit.h"
 #include "services/domain/state_reader.h"
 #include "storage/audit.h"
 #include "storage/ledger.h"
@@ -94,6 +95,10 @@ class LogSource {
   // database opened read-only (a RocksDB secondary serves no snapshots), so the audit covers
   // what the writer has committed, not what this replica has caught up to.
   absl::StatusOr<storage::AuditReport> Audit(const storage::AuditOptions& options) const;
+  // domain::AuditSignatures of the log, from one snapshot; on a replica, of the writer's
+  // database opened read-only, as Audit.
+  absl::StatusOr<domain::SignatureAuditReport> AuditSignatures(
+      const domain::SignatureAuditOptions& options) const;
 
  private:
   // Exactly one of `writer` and `replica_db` is set; `replica_hasher` with `replica_db`.
@@ -101,6 +106,9 @@ class LogSource {
             std::unique_ptr<crypto::Hasher> replica_hasher, storage::LogConfig config,
             std::string primary_db_path);
 
+  // The writer's database, read-only: a RocksDB secondary serves no snapshots, the audits
+  // need one.
+  absl::StatusOr<std::unique_ptr<storage::LedgerDb>> OpenPrimaryReadOnly() const;
   void RunCatchUp(absl::Duration interval);
   bool StopRequested() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stop_; }
 

@@ -8,6 +8,7 @@
 #include "crypto/checkpoint.h"
 #include "crypto/merkle.h"
 #include "crypto/signed_note.h"
+#include "services/domain/verified_event.h"
 #include "services/server/checkpoints.h"
 #include "storage/log_config.h"
 #include "tests/services/server/service_fixture.h"
@@ -363,6 +364,77 @@ TEST_F(LedgerServiceTest, AuditRefusals) {
   // A refused audit does not keep the next one from running.
   auto context3 = Context(120);
   EXPECT_TRUE(ledger_->Audit(context3.get(), v1::AuditRequest(), &report).ok());
+}
+
+TEST_F(LedgerServiceTest, AuditWithSignaturesChecksWhoSignedEveryEntry) {
+  v1::AuditRequest request;
+  request.set_verify_signatures(true);
+  v1::AuditReport report;
+  auto context = Context(120);
+  ASSERT_TRUE(ledger_->Audit(context.get(), request, &report).ok());
+  EXPECT_TRUE(report.ok()) << report.first_failure().reason();
+  EXPECT_FALSE(report.has_first_failure());
+  EXPECT_EQ(report.entries_checked(), LogSize());
+  EXPECT_TRUE(report.signatures_checked());
+  // The huangqi chain has no bundles: one event signature per entry.
+  EXPECT_EQ(report.signatures_verified(), LogSize());
+  EXPECT_EQ(report.bundled_entries(), 0u);
+  // The operator, regulator, grower, trader and lab, one initial key each; none revoked.
+  EXPECT_EQ(report.keys_registered(), 5u);
+  EXPECT_EQ(report.keys_revoked(), 0u);
+  EXPECT_EQ(report.checkpoint().size(), LogSize());
+
+  // Not asked: the storage audit alone, the signature counts left unset.
+  v1::AuditReport plain;
+  auto context2 = Context(120);
+  ASSERT_TRUE(ledger_->Audit(context2.get(), v1::AuditRequest(), &plain).ok());
+  EXPECT_TRUE(plain.ok());
+  EXPECT_FALSE(plain.signatures_checked());
+  EXPECT_EQ(plain.signatures_verified(), 0u);
+}
+
+// An entry written past Capture's signature check — by whoever can append to the database
+// directly — is stored and hashed like any other: the storage audit passes it, the signature
+// audit names it.
+TEST_F(LedgerServiceTest, AuditWithSignaturesNamesAnEntryWithAForgedSignature) {
+  const Actor& trader = market_->trader();
+  auto new_key = crypto::PrivateKey::Generate(crypto::SignatureAlgorithm::kEd25519);
+  ASSERT_THAT(new_key, IsOk());
+  v1::Event event;
+  event.mutable_register_key()->set_party_id(trader.party_id);
+  *event.mutable_register_key()->mutable_key() =
+      NewKeyFor(**new_key, trader.party_id, "second handheld");
+  storage::AppendRequest forged;
+  forged.event_id = market_->NewEventId();
+  forged.signed_event = SignEvent(trader, event, market_->clock().Now(), forged.event_id);
+  (*forged.signed_event.mutable_signature())[7] ^= 0x20;
+  auto verified = std::make_shared<domain::VerifiedEvent>();
+  verified->key_id = trader.key_id();
+  verified->event = event;
+  forged.context = std::move(verified);
+  auto receipt = market_->ledger().Append(std::move(forged));
+  ASSERT_THAT(receipt, IsOk());
+  const uint64_t forged_seq = receipt->seq();
+  ASSERT_THAT(market_->Checkpoint(), IsOk());
+
+  v1::AuditReport plain;
+  auto context = Context(120);
+  ASSERT_TRUE(ledger_->Audit(context.get(), v1::AuditRequest(), &plain).ok());
+  EXPECT_TRUE(plain.ok()) << plain.first_failure().reason();
+
+  v1::AuditRequest request;
+  request.set_verify_signatures(true);
+  v1::AuditReport report;
+  auto context2 = Context(120);
+  ASSERT_TRUE(ledger_->Audit(context2.get(), request, &report).ok());
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(report.signatures_checked());
+  EXPECT_EQ(report.first_failure().seq(), forged_seq);
+  EXPECT_THAT(report.first_failure().reason(),
+              HasSubstr("signature does not verify with key " + trader.key_id()));
+  // The storage checks passed: the root is still reported, and the audit changed nothing.
+  EXPECT_EQ(Digest(report.root_hash()), RootAt(LogSize()));
+  EXPECT_EQ(LogSize(), forged_seq + 1);
 }
 
 }  // namespace
