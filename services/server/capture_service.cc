@@ -18,6 +18,7 @@
 #include "services/domain/state_reader.h"
 #include "services/domain/verified_event.h"
 #include "services/server/access_policy.h"
+#include "services/server/append_budget.h"
 
 namespace herbtrace::server {
 namespace {
@@ -193,8 +194,10 @@ class SubmitStreamReactor final
     : public grpc::ServerBidiReactor<v1::SubmitRequest, v1::SubmitResponse> {
  public:
   // A caller the access table refused gets the stream finished at once, nothing read.
-  SubmitStreamReactor(const EventVerifier& verifier, absl::StatusOr<Caller> caller)
-      : verifier_(verifier) {
+  // REQUIRES: `budget` outlives the stream.
+  SubmitStreamReactor(const EventVerifier& verifier, AppendBudget& budget,
+                      absl::StatusOr<Caller> caller)
+      : verifier_(verifier), budget_(budget) {
     if (!caller.ok()) {
       {
         // Nothing was read and nothing will be: a later OnCancel must not finish again.
@@ -236,8 +239,11 @@ class SubmitStreamReactor final
         Record(index, "", prepared.status());
       } else {
         const std::string event_id = prepared->event_id;
+        budget_.Take(1);
         verifier_.ledger().AppendAsync(
-            *std::move(prepared), [this, index, event_id](absl::StatusOr<v1::Receipt> r) {
+            *std::move(prepared),
+            [this, budget = &budget_, index, event_id](absl::StatusOr<v1::Receipt> r) {
+              budget->Give(1);
               Complete(index, event_id, std::move(r));
             });
       }
@@ -320,7 +326,9 @@ class SubmitStreamReactor final
   }
 
   // Reads the next request unless the stream is over, broken, or has enough in flight (then
-  // OnWriteDone resumes reading: the stream's back-pressure).
+  // OnWriteDone resumes reading: the stream's back-pressure). While the service-wide budget is
+  // spent the stream is held the same way with a single event in flight: never refused, and
+  // resumed by its own answers, so it waits on no other call.
   void ReadMoreLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (read_outstanding_ || reads_done_) return;
     if (broken_) {
@@ -328,6 +336,7 @@ class SubmitStreamReactor final
       return;
     }
     if (in_flight_ >= std::max<size_t>(1, verifier_.options().max_stream_in_flight)) return;
+    if (in_flight_ > 0 && !budget_.HasRoom()) return;
     read_outstanding_ = true;
     StartRead(&request_);
   }
@@ -360,6 +369,7 @@ class SubmitStreamReactor final
   }
 
   const EventVerifier& verifier_;
+  AppendBudget& budget_;
   Caller caller_;
   v1::SubmitRequest request_;
   absl::Mutex mu_;
@@ -379,7 +389,9 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
       : options_(std::move(options)),
         state_(ledger.db()),
         access_(state_, options_.callers),
-        verifier_(ledger, options_) {}
+        verifier_(ledger, options_),
+        budget_(std::max({options_.max_appends_in_flight, options_.max_bundle_events,
+                          size_t{1}})) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
@@ -390,14 +402,21 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
       reactor->Finish(ToGrpc(caller.status()));
       return reactor;
     }
+    if (!budget_.TryTake(1)) {
+      reactor->Finish(ToGrpc(OverBudget("signed_event", 1)));
+      return reactor;
+    }
     auto prepared = verifier_.Prepare(*request, *caller);
     if (!prepared.ok()) {
+      budget_.Give(1);
       reactor->Finish(ToGrpc(prepared.status()));
       return reactor;
     }
     response->set_event_id(prepared->event_id);
     verifier_.ledger().AppendAsync(*std::move(prepared),
-                                   [reactor, response](absl::StatusOr<v1::Receipt> r) {
+                                   [reactor, response, budget = &budget_](
+                                       absl::StatusOr<v1::Receipt> r) {
+                                     budget->Give(1);
                                      if (!r.ok()) {
                                        reactor->Finish(ToGrpc(r.status()));
                                        return;
@@ -410,7 +429,8 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
 
   grpc::ServerBidiReactor<v1::SubmitRequest, v1::SubmitResponse>* SubmitStream(
       grpc::CallbackServerContext* context) override {
-    return new SubmitStreamReactor(verifier_, access_.Admit(*context, Rpc::kCaptureSubmitStream));
+    return new SubmitStreamReactor(verifier_, budget_,
+                                   access_.Admit(*context, Rpc::kCaptureSubmitStream));
   }
 
   grpc::ServerUnaryReactor* SubmitBundle(grpc::CallbackServerContext* context,
@@ -422,8 +442,16 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
       reactor->Finish(ToGrpc(caller.status()));
       return reactor;
     }
+    // A bundle over max_bundle_events is refused by PrepareBundle, taking nothing.
+    const size_t events = static_cast<size_t>(request->events_size());
+    const size_t taken = events <= options_.max_bundle_events ? events : 0;
+    if (!budget_.TryTake(taken)) {
+      reactor->Finish(ToGrpc(OverBudget("events", events)));
+      return reactor;
+    }
     auto appends = PrepareBundle(*request, *caller, response);
     if (!appends.ok()) {
+      budget_.Give(taken);
       reactor->Finish(ToGrpc(appends.status()));
       return reactor;
     }
@@ -435,6 +463,7 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
     auto pending = std::make_shared<Pending>();
     size_t to_append = 0;
     for (const auto& a : *appends) to_append += a.has_value() ? 1 : 0;
+    budget_.Give(taken - to_append);  // events that did not decode are answered already
     {
       absl::MutexLock lock(&pending->mu);
       pending->outstanding = to_append;
@@ -447,7 +476,8 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
       if (!(*appends)[i].has_value()) continue;
       verifier_.ledger().AppendAsync(
           *std::move((*appends)[i]),
-          [reactor, response, pending, i](absl::StatusOr<v1::Receipt> r) {
+          [reactor, response, pending, i, budget = &budget_](absl::StatusOr<v1::Receipt> r) {
+            budget->Give(1);
             absl::MutexLock lock(&pending->mu);
             v1::SubmitResponse* result = response->mutable_results(static_cast<int>(i));
             if (r.ok()) {
@@ -462,6 +492,15 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
   }
 
  private:
+  // `events` more would pass the service-wide bound; nothing was taken or checked.
+  absl::Status OverBudget(absl::string_view field, size_t events) const {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        field, ": ", events, events == 1 ? " event does" : " events do",
+        " not fit: this server answers at most max_appends_in_flight = ", budget_.limit(),
+        " appends at a time and ", budget_.in_flight(),
+        " are in flight; nothing was appended, retry with the same event_id"));
+  }
+
   // Checks the bundle as a whole (size, one signature over its Merkle root) and builds one
   // append per event that decodes; events that do not decode get their error in `response`.
   absl::StatusOr<std::vector<std::optional<storage::AppendRequest>>> PrepareBundle(
@@ -534,6 +573,7 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
   const domain::StateReader state_;
   const AccessControl access_;
   const EventVerifier verifier_;
+  AppendBudget budget_;
 };
 
 }  // namespace

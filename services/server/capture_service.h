@@ -27,6 +27,14 @@ struct CaptureOptions {
   // Most events a bundle may carry, and in flight per stream before the stream stops reading.
   size_t max_bundle_events = 4096;
   size_t max_stream_in_flight = 256;
+  // Events handed to the ledger and not yet answered, across every call and connection (a bundle
+  // counts its events): a Submit or SubmitBundle that does not fit is refused with
+  // RESOURCE_EXHAUSTED before its signature is checked, and the client retries with the same
+  // event_id (or the same bundle). A SubmitStream is never refused for it: it stops reading
+  // while the budget is spent, keeping at most one event in flight, so the total may pass this
+  // by one event per open stream (append_budget.h). Raised to max_bundle_events if smaller, so
+  // that every bundle the service accepts can fit.
+  size_t max_appends_in_flight = 16384;
   // Who the callers are (caller.h).
   CallerOptions callers;
 };

@@ -11,8 +11,11 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "crypto/merkle.h"
 #include "crypto/signature.h"
+#include "services/domain/domain_rules.h"
 #include "services/domain/signature_audit.h"
 #include "services/server/server_host.h"
 #include "tests/services/domain/domain_harness.h"
@@ -35,7 +38,8 @@ class CaptureServiceTest : public ::testing::Test {
     options.bootstrap_key_id = op_.key_id();
     options.max_bundle_events = 16;
     options.max_stream_in_flight = 8;
-    service_ = NewCaptureService(h_.ledger(), options);
+    Tune(options);
+    service_ = NewCaptureService(Served(), options);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -48,6 +52,11 @@ class CaptureServiceTest : public ::testing::Test {
   }
 
   void TearDown() override { server_->Shutdown(); }
+
+  // The ledger the service appends to, and its options: the harness's, unless a test needs
+  // others.
+  virtual storage::Ledger& Served() { return h_.ledger(); }
+  virtual void Tune(CaptureOptions& options) {}
 
   v1::Event RegisterPartyEvent(const Actor& registrar, const Actor& party,
                                v1::PartyRole role) {
@@ -472,6 +481,219 @@ TEST_F(CaptureBundleTest, AnUndecodableEventFailsAloneAndTheRestAreAppended) {
   EXPECT_EQ(response.results(1).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(response.results(1).error().field(), "signed_event.payload");
   EXPECT_EQ(h_.ledger().size(), 2u);
+}
+
+// The domain rules behind a gate: while it is closed the first append waits on the ledger's
+// sequencer and every later one queues behind it — a ledger held busy, as under a burst of load,
+// for as long as the test wants.
+class GatedRules final : public storage::StateRule {
+ public:
+  explicit GatedRules(domain::DomainConfig config) : rules_(std::move(config)) {}
+
+  absl::Status Apply(const storage::AppendRequest& request, storage::StateTxn& txn) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++waiting_;
+      mu_.Await(absl::Condition(&open_));
+      --waiting_;
+    }
+    return rules_.Apply(request, txn);
+  }
+
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    open_ = false;
+  }
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  // Until an append waits at the closed gate.
+  void AwaitOneWaiting() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* waiting) { return *waiting > 0; }, &waiting_));
+  }
+
+ private:
+  domain::DomainRules rules_;
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = true;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// max_appends_in_flight over a ledger the test holds busy: a bundle of two takes the whole
+// budget of two while its first event waits at the gate.
+class CaptureBudgetTest : public CaptureBundleTest {
+ protected:
+  CaptureBudgetTest() : rules_(Config()) {
+    storage::Ledger::Options options;
+    options.origin = ::herbtrace::testing::kTestOrigin;
+    options.clock = &h_.clock();
+    options.rule = &rules_;
+    options.sync = false;
+    options.checkpoint_interval = absl::Hours(1);
+    auto ledger = storage::Ledger::Open(dir_.path().string(), options,
+                                        ::herbtrace::testing::TestLogSigner());
+    EXPECT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+  }
+
+  void TearDown() override {
+    rules_.Open();
+    CaptureBundleTest::TearDown();
+  }
+
+  storage::Ledger& Served() override { return *ledger_; }
+  void Tune(CaptureOptions& options) override {
+    options.max_bundle_events = 2;
+    options.max_appends_in_flight = 2;
+  }
+
+  domain::DomainConfig Config() {
+    domain::DomainConfig config;
+    config.log_origin = ::herbtrace::testing::kTestOrigin;
+    config.bootstrap_key_id = h_.operator_key()->public_key().key_id();
+    config.clock = &h_.clock();
+    return config;
+  }
+
+  v1::Event Trader(int n) {
+    return RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", 70000000 + n)),
+                              v1::PARTY_ROLE_TRADER);
+  }
+
+  // A bundle of two sent while the gate is closed; returns once its first event waits there,
+  // so both of its events are in flight. `done` is notified with its status.
+  void HoldTheBudget(grpc::ClientContext& context, v1::SubmitBundleResponse& response,
+                     grpc::Status& status, absl::Notification& done) {
+    rules_.Close();
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    held_ = Bundle({Trader(1), Trader(2)}, op_);
+    stub_->async()->SubmitBundle(&context, &held_, &response, [&status, &done](grpc::Status s) {
+      status = std::move(s);
+      done.Notify();
+    });
+    rules_.AwaitOneWaiting();
+  }
+
+  ::herbtrace::testing::TempDir dir_;
+  GatedRules rules_;
+  std::unique_ptr<storage::Ledger> ledger_;
+  v1::SubmitBundleRequest held_;
+};
+
+TEST_F(CaptureBudgetTest, ASubmitOverTheBudgetIsRefusedUntilTheAppendsInFlightAreAnswered) {
+  Genesis();
+  grpc::ClientContext held_context;
+  v1::SubmitBundleResponse held_response;
+  grpc::Status held_status;
+  absl::Notification held_done;
+  HoldTheBudget(held_context, held_response, held_status, held_done);
+  const uint64_t size = ledger_->size();
+  const crypto::Digest root = *ledger_->view().RootAt(size);
+
+  const v1::SubmitRequest late = Signed(Trader(3), op_);
+  v1::SubmitResponse refused;
+  grpc::Status status = Submit(late, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), StartsWith("signed_event: 1 event does not fit"));
+  EXPECT_THAT(status.error_message(), HasSubstr("max_appends_in_flight = 2"));
+  EXPECT_THAT(status.error_message(), HasSubstr("retry with the same event_id"));
+  EXPECT_FALSE(refused.has_receipt());
+
+  const v1::SubmitBundleRequest late_bundle = Bundle({Trader(4)}, op_);
+  v1::SubmitBundleResponse refused_bundle;
+  status = SubmitBundle(late_bundle, &refused_bundle);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), StartsWith("events: 1 event does not fit"));
+  EXPECT_EQ(refused_bundle.results_size(), 0);
+  EXPECT_EQ(ledger_->size(), size);
+  EXPECT_EQ(*ledger_->view().RootAt(size), root);
+
+  // Once the held appends are answered the same requests go through.
+  rules_.Open();
+  held_done.WaitForNotification();
+  ASSERT_TRUE(held_status.ok()) << held_status.error_message();
+  ASSERT_EQ(held_response.results_size(), 2);
+  EXPECT_TRUE(held_response.results(1).has_receipt());
+  v1::SubmitResponse accepted;
+  status = Submit(late, &accepted);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(accepted.receipt().seq(), size + 2);
+  v1::SubmitBundleResponse accepted_bundle;
+  status = SubmitBundle(late_bundle, &accepted_bundle);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(accepted_bundle.results_size(), 1);
+  EXPECT_EQ(accepted_bundle.results(0).receipt().seq(), size + 3);
+  EXPECT_EQ(ledger_->size(), size + 4);
+}
+
+TEST_F(CaptureBudgetTest, ABundleLargerThanWhatIsLeftIsRefusedWhole) {
+  Genesis();
+  rules_.Close();
+  // One event in flight, waiting at the gate: one of the two left.
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  const v1::SubmitRequest first = Signed(Trader(10), op_);
+  v1::SubmitResponse first_response;
+  grpc::Status first_status;
+  absl::Notification first_done;
+  stub_->async()->Submit(&context, &first, &first_response,
+                         [&first_status, &first_done](grpc::Status s) {
+                           first_status = std::move(s);
+                           first_done.Notify();
+                         });
+  rules_.AwaitOneWaiting();
+  const uint64_t size = ledger_->size();
+
+  const v1::SubmitBundleRequest pair = Bundle({Trader(11), Trader(12)}, op_);
+  v1::SubmitBundleResponse refused;
+  grpc::Status status = SubmitBundle(pair, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), StartsWith("events: 2 events do not fit"));
+  EXPECT_EQ(ledger_->size(), size);
+
+  rules_.Open();
+  first_done.WaitForNotification();
+  ASSERT_TRUE(first_status.ok()) << first_status.error_message();
+  v1::SubmitBundleResponse accepted;
+  ASSERT_TRUE(SubmitBundle(pair, &accepted).ok());
+  ASSERT_EQ(accepted.results_size(), 2);
+  EXPECT_TRUE(accepted.results(0).has_receipt());
+  EXPECT_TRUE(accepted.results(1).has_receipt());
+  EXPECT_EQ(ledger_->size(), size + 3);
+}
+
+// A stream is held, never refused, while the budget is spent: every event it sent is answered
+// with a receipt once the ledger moves again.
+TEST_F(CaptureBudgetTest, AStreamWaitsForTheBudgetInsteadOfFailing) {
+  Genesis();
+  grpc::ClientContext held_context;
+  v1::SubmitBundleResponse held_response;
+  grpc::Status held_status;
+  absl::Notification held_done;
+  HoldTheBudget(held_context, held_response, held_status, held_done);
+  const uint64_t size = ledger_->size();
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto stream = stub_->SubmitStream(&context);
+  constexpr int kEvents = 5;
+  for (int i = 0; i < kEvents; ++i) ASSERT_TRUE(stream->Write(Signed(Trader(20 + i), op_)));
+  stream->WritesDone();
+  rules_.Open();
+  v1::SubmitResponse response;
+  int answered = 0;
+  while (stream->Read(&response)) {
+    EXPECT_TRUE(response.has_receipt()) << response.error().message();
+    ++answered;
+  }
+  EXPECT_EQ(answered, kEvents);
+  EXPECT_TRUE(stream->Finish().ok());
+  held_done.WaitForNotification();
+  EXPECT_TRUE(held_status.ok());
+  EXPECT_EQ(ledger_->size(), size + 2 + kEvents);
 }
 
 }  // namespace
