@@ -578,6 +578,10 @@ absl::Status ApplyStore(RuleContext& ctx) {
     const std::string field = absl::StrCat("store.readings[", i, "]");
     if (reading.channel().empty())
       return InvalidArgument(absl::StrCat(field, ".channel"), "required");
+    if (reading.has_measured_at()) {
+      HT_RETURN_IF_ERROR(
+          ValidateTimestamp(reading.measured_at(), absl::StrCat(field, ".measured_at")));
+    }
     HT_RETURN_IF_ERROR(ValidateMeasurement(
         reading.value(), absl::StrCat(field, ".value"),
         {v1::MEASURE_UNIT_MILLI_CELSIUS, v1::MEASURE_UNIT_RH_BASIS_POINTS, v1::MEASURE_UNIT_PPMV},

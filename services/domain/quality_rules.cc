@@ -204,6 +204,9 @@ absl::Status ApplyQualityTest(RuleContext& ctx) {
   const v1::QualityTest& q = ctx.event().quality_test();
   HT_ASSIGN_OR_RETURN(v1::BatchState batch, ctx.LoadBatch(q.batch_id(), "quality_test.batch_id"));
   HT_RETURN_IF_ERROR(ValidateVersion(q.limits_version(), "quality_test.limits_version"));
+  if (q.has_sampled_at()) {
+    HT_RETURN_IF_ERROR(ValidateTimestamp(q.sampled_at(), "quality_test.sampled_at"));
+  }
   HT_ASSIGN_OR_RETURN(std::optional<std::string> current,
                       ctx.txn().Get(storage::Cf::kRegistry, keys::kLimitsCurrent));
   if (current.value_or("") != q.limits_version()) {
@@ -347,6 +350,9 @@ absl::Status ApplyIssueRecall(RuleContext& ctx) {
   }
   if (!rc.quality_test_event_id().empty()) {
     HT_RETURN_IF_ERROR(ValidateEventId(rc.quality_test_event_id(), "recall.quality_test_event_id"));
+  }
+  if (rc.has_ack_deadline()) {
+    HT_RETURN_IF_ERROR(ValidateTimestamp(rc.ack_deadline(), "recall.ack_deadline"));
   }
   const std::string& recall_id = ctx.event().event_id();
   v1::RecallView view;

@@ -329,6 +329,17 @@ absl::Status ValidateMeasurement(const v1::Measurement& m, absl::string_view fie
   return absl::OkStatus();
 }
 
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& ts, absl::string_view field) {
+  if (ts.nanos() < 0 || ts.nanos() > 999'999'999) {
+    return InvalidArgument(field, "nanos ", ts.nanos(), " out of range");
+  }
+  // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+  if (ts.seconds() < int64_t{-62135596800} || ts.seconds() > int64_t{253402300799}) {
+    return InvalidArgument(field, "seconds ", ts.seconds(), " outside 0001-01-01..9999-12-31");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateGeoPoint(const v1::GeoPoint& p, absl::string_view field) {
   if (p.latitude_micro_deg() < -90'000'000 || p.latitude_micro_deg() > 90'000'000) {
     return InvalidArgument(absl::StrCat(field, ".latitude_micro_deg"), "out of range");

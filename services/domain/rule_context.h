@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "crypto/hash.h"
 #include "google/protobuf/message_lite.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "herbtrace/v1/event.pb.h"
 #include "herbtrace/v1/recall.pb.h"
 #include "herbtrace/v1/registry.pb.h"
@@ -230,6 +231,10 @@ absl::Status CheckRecipient(const RuleContext& ctx, absl::string_view to, absl::
 absl::Status ValidateMeasurement(const v1::Measurement& m, absl::string_view field,
                                  std::initializer_list<v1::MeasureUnit> units, bool allow_negative);
 absl::Status ValidateGeoPoint(const v1::GeoPoint& p, absl::string_view field);
+// A time an event states besides occurred_at (a recall's deadline, a sampling or sensor time):
+// nanos 0..999,999,999 and a date in 0001..9999, the range google.protobuf.Timestamp defines.
+// Outside it the value has no meaning, and no JSON or RFC 3339 form to show it in.
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& ts, absl::string_view field);
 // A NewKey for `owner`: algorithm, public key, unused key id, proof of possession. Returns the
 // SigningKey to store.
 absl::StatusOr<v1::SigningKey> CheckNewKey(RuleContext& ctx, const v1::NewKey& key,

@@ -1248,6 +1248,41 @@ TEST_P(DomainRulesTest, RejectsTestAgainstALimitsVersionNotInForce) {
                  "quality_test.results[0].value.unit");
 }
 
+// A time outside google.protobuf.Timestamp's range has no meaning; stored, it would make every
+// JSON view of the recall or test unprintable (protobuf refuses to print it).
+TEST_P(DomainRulesTest, RejectsTimestampsOutsideTheirRange) {
+  const std::string lot = Harvest(1'000);
+  v1::Event recall = RecallEvent(lot);
+  recall.mutable_recall()->mutable_ack_deadline()->set_nanos(-1);
+  ExpectRejected(recall, regulator_, absl::StatusCode::kInvalidArgument, "recall.ack_deadline");
+  recall.mutable_recall()->mutable_ack_deadline()->set_nanos(0);
+  recall.mutable_recall()->mutable_ack_deadline()->set_seconds(int64_t{253402300800});
+  ExpectRejected(recall, regulator_, absl::StatusCode::kInvalidArgument, "recall.ack_deadline");
+
+  v1::Event test = So2TestEvent(lot, 10);
+  test.mutable_quality_test()->mutable_sampled_at()->set_seconds(int64_t{-62135596801});
+  ExpectRejected(test, lab_, absl::StatusCode::kInvalidArgument, "quality_test.sampled_at");
+  test.mutable_quality_test()->mutable_sampled_at()->set_seconds(
+      absl::ToUnixSeconds(h_.clock().Now()));
+  test.mutable_quality_test()->mutable_sampled_at()->set_nanos(1'000'000'000);
+  ExpectRejected(test, lab_, absl::StatusCode::kInvalidArgument, "quality_test.sampled_at");
+  test.mutable_quality_test()->mutable_sampled_at()->set_nanos(999'999'999);
+  Ok(test, lab_);
+
+  v1::Event reading = h_.NewEvent(grower_);
+  reading.mutable_store()->set_action(v1::STORE_ACTION_READING);
+  reading.mutable_store()->add_batch_ids(lot);
+  reading.mutable_store()->set_warehouse_party_id(grower_.party_id);
+  v1::SensorReading* r = reading.mutable_store()->add_readings();
+  r->set_sensor_id("t-01");
+  r->set_channel("temperature");
+  r->mutable_value()->set_value(-2'500);
+  r->mutable_value()->set_unit(v1::MEASURE_UNIT_MILLI_CELSIUS);
+  r->mutable_measured_at()->set_nanos(-5);
+  ExpectRejected(reading, grower_, absl::StatusCode::kInvalidArgument,
+                 "store.readings[0].measured_at");
+}
+
 TEST_P(DomainRulesTest, RejectsExpectedHeadsOfBatchesNotTouched) {
   const std::string lot = Harvest(1'000);
   v1::Event e = HarvestEvent(grower_, NextBatchId(grower_, 1), 1'000, base_id_);
