@@ -143,11 +143,15 @@ nlohmann::json ProtoToJson(const google::protobuf::Message& message) {
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
   std::string text;
-  if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) {
-    return nlohmann::json::object();
+  if (auto printed = google::protobuf::util::MessageToJsonString(message, &text, options);
+      !printed.ok()) {
+    return nlohmann::json{{"unprintable", std::string(printed.message())}};
   }
   nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return json.is_discarded() ? nlohmann::json::object() : json;
+  if (json.is_discarded()) {
+    return nlohmann::json{{"unprintable", "protobuf's JSON does not parse"}};
+  }
+  return json;
 }
 
 void PrintJson(std::ostream& out, const nlohmann::json& json) {

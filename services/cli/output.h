@@ -64,6 +64,8 @@ class HerbNames {
 
 // Any message as JSON with the proto field names, enums as names, 64-bit integers as numbers
 // where exact and bytes as base64 (protobuf's JSON mapping), default values included.
+// A message protobuf cannot print (a timestamp out of its range, from a faulty or hostile
+// server) becomes {"unprintable": "<why>"}, so the output says so instead of showing nothing.
 nlohmann::json ProtoToJson(const google::protobuf::Message& message);
 // Pretty-printed, with a final newline.
 void PrintJson(std::ostream& out, const nlohmann::json& json);
