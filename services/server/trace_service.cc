@@ -382,10 +382,13 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     uint64_t reflected = root->state.as_of_tree_size();
     uint64_t total = 0;
     std::set<std::string> holders;
+    // lot → seq of its creating entry, which records the edge from its parent.
+    absl::flat_hash_map<std::string, uint64_t> created_at;
     for (const WalkedLot& lot : walk->lots) {
       if (cancelled()) return CancelledStatus();
       absl::StatusOr<v1::BatchState> state = LotState(lot, *root);
       if (!state.ok()) return state.status();
+      created_at[lot.batch_id] = state->created_seq();
       reflected = std::max(reflected, state->as_of_tree_size());
       // Saturates: the sum of many lots' grams is reported, never wrapped.
       total = state->remaining_grams() > UINT64_MAX - total ? UINT64_MAX
@@ -400,12 +403,17 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     // Downstream links run parent → child; the child's creating entry records the edge.
     EventCache events(source_.view());
     for (const auto& [parent, child] : walk->links) {
-      auto seqs = source_.view().BatchHistory(child);
-      if (!seqs.ok()) return seqs.status();
-      if (seqs->empty()) {
-        return absl::DataLossError(absl::StrCat("batch_entries: no entry for ", child));
+      // The state names it (no lot is created at seq 0, the genesis; 0 means a state without it).
+      uint64_t created = created_at[child];
+      if (created == 0) {
+        auto seqs = source_.view().BatchHistory(child);
+        if (!seqs.ok()) return seqs.status();
+        if (seqs->empty()) {
+          return absl::DataLossError(absl::StrCat("batch_entries: no entry for ", child));
+        }
+        created = seqs->front();
       }
-      auto logged = events.Get(seqs->front());
+      auto logged = events.Get(created);
       if (!logged.ok()) return logged.status();
       *response.add_edges() = EdgeFromEvent(**logged, parent, child);
     }
