@@ -22,6 +22,7 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view f
 
 bool IsLoopbackTarget(absl::string_view target) {
   absl::string_view host = target;
+  if (absl::StartsWith(host, "unix:") || absl::StartsWith(host, "unix-abstract:")) return true;
   absl::ConsumePrefix(&host, "dns:///");
   absl::ConsumePrefix(&host, "ipv4:");
   absl::ConsumePrefix(&host, "ipv6:");

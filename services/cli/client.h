@@ -1,7 +1,7 @@
 // herbctl's connection to a HerbTrace server: one channel, a stub per service, and a deadline on
 // every call.
 //
-// Plaintext only to a loopback address; anywhere else TLS is required (the architecture puts TLS
+// Plaintext only to a loopback address or a Unix socket; anywhere else TLS is required (the architecture puts TLS
 // on every listener outside loopback), with a client certificate for mutual TLS when given.
 //
 // Thread-compatible; herbctl uses it from one thread.
@@ -36,7 +36,8 @@ struct ClientOptions {
   bool allow_plaintext = false;
 };
 
-// True for "localhost", 127.0.0.0/8 and [::1] host parts of host:port.
+// True for "localhost", 127.0.0.0/8 and [::1] host parts of host:port, and for unix: and
+// unix-abstract: targets (a Unix socket never leaves the host).
 bool IsLoopbackTarget(absl::string_view target);
 
 class Client {
@@ -53,6 +54,8 @@ class Client {
   v1::Trace::Stub& trace() { return *trace_; }
   v1::Recall::Stub& recall() { return *recall_; }
   v1::Ledger::Stub& ledger() { return *ledger_; }
+  // For services without generated stubs here (grpc.health.v1.Health).
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   const std::string& target() const { return options_.server; }
 
  private:

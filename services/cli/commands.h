@@ -124,6 +124,10 @@ absl::Status RunRecallList(Context& ctx);
 absl::Status RunRecallExport(Context& ctx);
 // verify.cc
 absl::Status RunVerify(Context& ctx);
+// audit.cc
+absl::Status RunAudit(Context& ctx);
+// health.cc
+absl::Status RunHealth(Context& ctx);
 
 }  // namespace herbtrace::cli
 

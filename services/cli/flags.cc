@@ -127,3 +127,5 @@ ABSL_FLAG(bool, desc, false, "recall export: sort descending");
 ABSL_FLAG(bool, unacknowledged, false, "recall export: only lots not yet acknowledged");
 ABSL_FLAG(bool, bom, false, "recall export: start with a UTF-8 byte order mark (for Excel)");
 ABSL_FLAG(bool, include_empty, false, "trace down: also list lots with nothing left");
+ABSL_FLAG(bool, signatures, false,
+          "audit: also check every entry's signature against the keys the log registered");

@@ -117,5 +117,6 @@ ABSL_DECLARE_FLAG(bool, desc);
 ABSL_DECLARE_FLAG(bool, unacknowledged);
 ABSL_DECLARE_FLAG(bool, bom);
 ABSL_DECLARE_FLAG(bool, include_empty);
+ABSL_DECLARE_FLAG(bool, signatures);
 
 #endif  // HERBTRACE_SERVICES_CLI_FLAGS_H_

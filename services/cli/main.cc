@@ -60,6 +60,11 @@ queries
   verify CODE --log_key VKEY [--trusted_checkpoint FILE]
          checks the batch's whole provenance locally against the log's key
 
+operations
+  audit [--signatures]                        the server re-checks its whole log (regulators, the
+                                              market operator); long: give --deadline 30m
+  health [SERVICE]                            grpc.health.v1 check; exit 0 only when SERVING
+
 exit codes: 0 ok, 1 rejected or verification failed, 2 usage
 )";
 
@@ -82,6 +87,7 @@ constexpr Entry kCommands[] = {
     {"batch", RunBatch},       {"history", RunHistory},
     {"trace", RunTrace},       {"checkpoint", RunCheckpoint},
     {"verify", RunVerify},     {"price", RunPrice},
+    {"audit", RunAudit},       {"health", RunHealth},
 };
 
 }  // namespace

@@ -97,6 +97,10 @@ ABSL_FLAG(absl::Duration, wait_for_primary, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGINT/SIGTERM: how long calls in flight may take to finish");
 ABSL_FLAG(int64_t, max_lineage_lots, 10'000, "most lots one upstream/downstream query covers");
+ABSL_FLAG(int64_t, max_appends_in_flight, 16'384,
+          "writer: most events handed to the ledger and not yet answered, over every connection "
+          "(a bundle counts its events; at least 4096, the largest bundle); a Submit or "
+          "SubmitBundle beyond it gets RESOURCE_EXHAUSTED, a SubmitStream waits");
 
 namespace herbtrace::server {
 namespace {
@@ -232,6 +236,11 @@ int Run() {
     return Usage(absl::StrCat("--mode: \"", mode_name, "\" is not all, writer or reader"));
   }
   if (absl::GetFlag(FLAGS_max_lineage_lots) <= 0) return Usage("--max_lineage_lots must be > 0");
+  if (const size_t largest_bundle = CaptureOptions().max_bundle_events;
+      absl::GetFlag(FLAGS_max_appends_in_flight) < static_cast<int64_t>(largest_bundle)) {
+    return Usage(absl::StrCat("--max_appends_in_flight must be at least ", largest_bundle,
+                              " (the largest bundle)"));
+  }
   if (absl::GetFlag(FLAGS_max_transport_memory_mib) < 16) {
     return Usage("--max_transport_memory_mib must be at least 16");
   }
@@ -306,6 +315,8 @@ int Run() {
 
     CaptureOptions capture;
     capture.bootstrap_key_id = *bootstrap_key_id;
+    capture.max_appends_in_flight =
+        static_cast<size_t>(absl::GetFlag(FLAGS_max_appends_in_flight));
     capture.callers = callers;
     services.push_back(NewCaptureService(*ledger, capture));
     service_names.push_back("herbtrace.v1.Capture");
