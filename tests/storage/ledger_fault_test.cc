@@ -3,7 +3,8 @@
 // message a client acts on, leaves the log exactly as it was, refuses further appends while the
 // fault lasts and accepts them again — without a reopen — once it is gone; a group whose record
 // reached the disk although its sync failed comes back with its original receipts; failed
-// flushes and compactions are refused and recovered the same way; and rounds of faults under
+// flushes and compactions are refused and recovered the same way; a group RocksDB holds that
+// the ledger did not know of is taken onto the tree on recovery; and rounds of faults under
 // concurrent appenders lose no acknowledged append.
 #include <atomic>
 #include <chrono>
@@ -18,7 +19,9 @@
 #include "crypto/merkle.h"
 #include "crypto/signed_note.h"
 #include "storage/audit.h"
+#include "storage/clock.h"
 #include "storage/ledger.h"
+#include "rocksdb/write_batch.h"
 #include "tests/storage/fault_file_system.h"
 #include "tests/storage/ledger_fixture.h"
 #include "tests/test_util.h"
@@ -70,16 +73,20 @@ std::string Payload(int i) {
 
 class LedgerFaultTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Ledger> OpenLedger() {
+  // The ledger under test in dir_ on the fault-injecting file system; or, with `scratch`, one
+  // in its own directory on the real one.
+  std::unique_ptr<Ledger> OpenLedger(const Clock* clock = nullptr, const TempDir* scratch = nullptr) {
     Ledger::Options options;
     options.origin = ::herbtrace::testing::kTestOrigin;
     options.rule = &rule_;
-    options.env = faults_.env();
+    options.clock = clock;
+    options.env = scratch == nullptr ? faults_.env() : nullptr;
     // Short, so the tests do not idle; the production default is 200 ms to 1 s.
     options.recovery_backoff_min = absl::Milliseconds(5);
     options.recovery_backoff_max = absl::Milliseconds(40);
     options.checkpoint_interval = absl::Milliseconds(50);
-    auto ledger = Ledger::Open(dir_.path().string(), options, TestLogSigner());
+    auto ledger = Ledger::Open((scratch == nullptr ? dir_ : *scratch).path().string(), options,
+                               TestLogSigner());
     EXPECT_THAT(ledger, IsOk());
     return ledger.ok() ? *std::move(ledger) : nullptr;
   }
@@ -375,6 +382,78 @@ TEST_F(LedgerFaultTest, FailedCompactionIsRefusedAndRecovers) {
   AppendN(*ledger, 50, 5);
   EXPECT_TRUE(db.CompactRange(compact, heads, nullptr, nullptr).ok());
   EXPECT_EQ(ledger->size(), before.size + 5);
+  ExpectAuditPasses(ledger->db());
+}
+
+// A group that RocksDB holds although the ledger does not know it — the case the recovery
+// re-reads the stored tree size for. RocksDB 7.8 applies no write whose WAL write failed, so the
+// group is put there behind the idle ledger's back (the very bytes another ledger with the same
+// history and clock wrote for it), and then a write fails and the ledger recovers.
+TEST_F(LedgerFaultTest, GroupFoundInTheLogOnRecoveryIsTakenOntoTheTreeAndAnswersItsRetries) {
+  FakeClock clock(absl::FromUnixSeconds(1'790'000'000));
+  TempDir scratch_dir;
+  auto ledger = OpenLedger(&clock);
+  auto scratch = OpenLedger(&clock, &scratch_dir);
+  rocksdb::DB& db = ledger->db().db();
+  rocksdb::ColumnFamilyHandle* heads = ledger->db().cf(Cf::kBatchHeads);
+  AppendN(*ledger, 0, 10);
+  AppendN(*scratch, 0, 10);
+  ASSERT_TRUE(db.Flush(rocksdb::FlushOptions(), heads).ok());
+  AppendN(*ledger, 10, 10);
+  AppendN(*scratch, 10, 10);
+  ASSERT_TRUE(db.Flush(rocksdb::FlushOptions(), heads).ok());
+  const uint64_t before = ledger->size();
+  // The group, as the scratch ledger commits it.
+  std::vector<v1::Receipt> originals;
+  for (auto& r : AppendGroup(*scratch, 30, 5)) {
+    ASSERT_THAT(r, IsOk());
+    originals.push_back(*r);
+  }
+  ASSERT_EQ(scratch->size(), before + 5);
+
+  // Every key of the log's families as the scratch ledger has them, checkpoint aside.
+  rocksdb::WriteBatch landed;
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(scratch->db().db().NewIterator(
+        rocksdb::ReadOptions(), scratch->db().cf(Cf(i))));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (Cf(i) == Cf::kMeta && it->key() != rocksdb::Slice(kMetaTreeSize.data(),
+                                                              kMetaTreeSize.size())) {
+        continue;
+      }
+      ASSERT_TRUE(landed.Put(ledger->db().cf(Cf(i)), it->key(), it->value()).ok());
+    }
+  }
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  ASSERT_TRUE(db.Write(synced, &landed).ok());
+  EXPECT_EQ(ledger->size(), before);  // durable to RocksDB, not to the ledger
+
+  // Then a write fails (a compaction on a full disk) and the ledger recovers from it.
+  faults_.fs().Inject(MakeFault(rocksdb::IOStatus::NoSpace("injected: no space left on device"),
+                                ::herbtrace::testing::kTableFiles,
+                                ::herbtrace::testing::kFailWrites));
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  EXPECT_FALSE(db.CompactRange(compact, heads, nullptr, nullptr).ok());
+  ASSERT_THAT(ledger->write_status(), StatusIs(absl::StatusCode::kResourceExhausted));
+
+  faults_.fs().Clear();
+  ASSERT_TRUE(AwaitRecovery(*ledger)) << ledger->write_status();
+  EXPECT_EQ(ledger->size(), before + 5);
+  for (int i = 0; i < 5; ++i) {
+    auto receipt = ledger->Append(TestRequest(absl::StrCat("event-", 30 + i), Payload(30 + i)));
+    ASSERT_THAT(receipt, IsOk());
+    EXPECT_EQ(receipt->SerializeAsString(), originals[i].SerializeAsString());
+  }
+  AppendN(*ledger, 40, 3);
+  EXPECT_EQ(ledger->size(), before + 8);
+  ASSERT_THAT(ledger->SignCheckpoint(), IsOk());
+  ExpectAuditPasses(ledger->db());
+  ledger.reset();
+  ledger = OpenLedger(&clock);
+  ASSERT_NE(ledger, nullptr);
+  EXPECT_EQ(ledger->size(), before + 8);
   ExpectAuditPasses(ledger->db());
 }
 
