@@ -317,7 +317,7 @@ TEST(PlatformTest, DemoChainOverMutualTlsWithACertificatePerParty) {
   CommandResult anonymous =
       RunCommand(absl::StrCat(Herbctl(server.Address()), ca, " --deadline=5s checkpoint 2>&1"));
   EXPECT_EQ(anonymous.exit_code, 1) << anonymous.output;
-  EXPECT_THAT(anonymous.output, HasSubstr("cannot reach the server"));
+  EXPECT_THAT(anonymous.output, HasSubstr("is unavailable, retry later"));
   // The lab reads checkpoints, and the certificate may come from the environment.
   CommandResult lab = RunCommand(absl::StrCat(
       "HERBTRACE_CA_CERT=", (certs / "ca.pem").string(),
@@ -335,6 +335,61 @@ TEST(PlatformTest, DemoChainOverMutualTlsWithACertificatePerParty) {
       " --tls_key=", (certs / "party-13068300000006-key.pem").string(), " recall list --json"));
   ASSERT_EQ(maker.exit_code, 0) << maker.output;
   EXPECT_EQ(nlohmann::json::parse(maker.output)["recalls"].size(), 1u) << maker.output;
+
+  // The operator's console audits the demo log, signatures included; the lab may not.
+  CommandResult audit = RunCommand(
+      absl::StrCat(Herbctl(console), "--deadline=120s audit --signatures 2>&1"));
+  EXPECT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_THAT(audit.output, HasSubstr(" verified ("));
+  EXPECT_THAT(audit.output, HasSubstr("keys registered"));
+  EXPECT_THAT(audit.output, Not(HasSubstr("FAILED")));
+  CommandResult lab_audit =
+      RunCommand(absl::StrCat(Herbctl(server.Address()), as_lab, " audit --signatures 2>&1"));
+  EXPECT_EQ(lab_audit.exit_code, 1) << lab_audit.output;
+  EXPECT_THAT(lab_audit.output, HasSubstr("Ledger.Audit: "));
+  server.Stop();
+}
+
+// What the Kubernetes probes run: `herbctl health` through the plaintext console on a Unix
+// socket, while the network listener takes mutual TLS only.
+TEST(PlatformTest, HealthThroughTheConsoleSocketOfAMutualTlsServer) {
+  TempDir dir;
+  const std::filesystem::path keys = dir.path() / "keys";
+  const std::filesystem::path certs = dir.path() / "certs";
+  std::filesystem::create_directories(keys);
+  CommandResult made = RunCommand(absl::StrCat("bash ", HERBTRACE_SOURCE_DIR,
+                                               "/deploy/make-certs.sh ", certs.string(), " 2>&1"));
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_EQ(RunCommand(absl::StrCat(HERBCTL, " keygen --key ", (keys / "operator.pem").string()))
+                .exit_code,
+            0);
+  const std::string socket = absl::StrCat("unix:", (dir.path() / "admin.sock").string());
+  Server server(dir.path(), "server",
+                {absl::StrCat("--data_dir=", (dir.path() / "data").string()),
+                 absl::StrCat("--bootstrap_key=", (keys / "operator.pem.pub").string()),
+                 absl::StrCat("--tls_cert=", (certs / "server.pem").string()),
+                 absl::StrCat("--tls_key=", (certs / "server-key.pem").string()),
+                 absl::StrCat("--client_ca=", (certs / "ca.pem").string()),
+                 absl::StrCat("--admin_listen=", socket)});
+  ASSERT_TRUE(server.Ready()) << server.Output();
+
+  CommandResult health = RunCommand(absl::StrCat(Herbctl(socket), "--deadline=5s health 2>&1"));
+  EXPECT_EQ(health.exit_code, 0) << health.output;
+  EXPECT_THAT(health.output, HasSubstr(": SERVING"));
+  CommandResult json = RunCommand(absl::StrCat(Herbctl(socket), "--deadline=5s health --json"));
+  EXPECT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_EQ(nlohmann::json::parse(json.output)["status"], "SERVING") << json.output;
+  // A service the health service has no status for: NOT_FOUND, exit 1.
+  CommandResult unknown = RunCommand(
+      absl::StrCat(Herbctl(socket), "--deadline=5s health herbtrace.v1.Nothing 2>&1"));
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+  EXPECT_THAT(unknown.output, HasSubstr("Health.Check: "));
+  // The network port without a client certificate: no handshake, so no answer.
+  CommandResult anonymous = RunCommand(absl::StrCat(
+      Herbctl(server.Address()), "--tls_ca=", (certs / "ca.pem").string(),
+      " --deadline=5s health 2>&1"));
+  EXPECT_EQ(anonymous.exit_code, 1) << anonymous.output;
+  EXPECT_THAT(anonymous.output, HasSubstr("is unavailable, retry later"));
   server.Stop();
 }
 

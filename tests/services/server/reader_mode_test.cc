@@ -128,5 +128,20 @@ TEST_F(ReaderModeTest, TheReaderRefusesCosignaturesAndAuditsTheWritersLog) {
   EXPECT_EQ(report.entries_checked(), LogSize());
 }
 
+// A RocksDB secondary serves no snapshots: the reader audits signatures on the writer's
+// database opened read-only, as it does the storage audit.
+TEST_F(ReaderModeTest, TheReaderAuditsTheSignaturesOfTheWritersLog) {
+  v1::AuditRequest request;
+  request.set_verify_signatures(true);
+  v1::AuditReport report;
+  auto context = Context(120);
+  grpc::Status status = reader_ledger_->Audit(context.get(), request, &report);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(report.ok()) << report.first_failure().reason();
+  EXPECT_TRUE(report.signatures_checked());
+  EXPECT_EQ(report.signatures_verified(), LogSize());
+  EXPECT_EQ(report.keys_registered(), 5u);
+}
+
 }  // namespace
 }  // namespace herbtrace::testing
