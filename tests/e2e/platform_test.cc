@@ -188,6 +188,13 @@ TEST(PlatformTest, DemoChainVerifiesAndOneAlteredEntryOnDiskIsNamed) {
       RunCommand(absl::StrCat(Herbctl(server.Address()), "verify ", lot, " --log_key ", log_key));
   EXPECT_EQ(verify.exit_code, 1) << verify.output;
   EXPECT_THAT(verify.output, HasSubstr("seq 12"));
+  // The server's own audit names it too, and stops before the signatures.
+  CommandResult served_audit = RunCommand(
+      absl::StrCat(Herbctl(server.Address()), "--deadline=120s audit --signatures 2>&1"));
+  EXPECT_EQ(served_audit.exit_code, 1) << served_audit.output;
+  EXPECT_THAT(served_audit.output, HasSubstr("FAILED"));
+  EXPECT_THAT(served_audit.output, HasSubstr("the storage audit failed first"));
+  EXPECT_THAT(served_audit.output, HasSubstr("fails the audit at seq 12"));
   server.Stop();
 }
 
