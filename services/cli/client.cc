@@ -87,8 +87,11 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc, absl::s
   if (status.ok()) return absl::OkStatus();
   const auto code = static_cast<absl::StatusCode>(status.error_code());
   if (code == absl::StatusCode::kUnavailable) {
-    return absl::UnavailableError(
-        absl::StrCat(rpc, ": cannot reach the server at ", target, ": ", status.error_message()));
+    // Both a server that cannot be reached and one whose disk is failing answer UNAVAILABLE;
+    // either way the same command (same event ids) may be retried later.
+    return absl::UnavailableError(absl::StrCat(rpc, ": the server at ", target,
+                                               " is unavailable, retry later: ",
+                                               status.error_message()));
   }
   if (code == absl::StatusCode::kDeadlineExceeded) {
     return absl::DeadlineExceededError(
