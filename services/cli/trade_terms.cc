@@ -16,8 +16,12 @@ namespace {
 
 // ¥1,234.50 for 123450 fen.
 std::string Yuan(uint64_t fen) {
-  std::string yuan = absl::StrCat(fen / 100);
-  for (int at = static_cast<int>(yuan.size()) - 3; at > 0; at -= 3) yuan.insert(at, ",");
+  const std::string digits = absl::StrCat(fen / 100);
+  std::string yuan;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) yuan.push_back(',');
+    yuan.push_back(digits[i]);
+  }
   return absl::StrFormat("¥%s.%02d", yuan, fen % 100);
 }
 

@@ -96,7 +96,9 @@ TEST_F(ReaderRestartTest, ReaderSurvivesWriterRestartsAndCatchesUp) {
     // Entries the reader has not necessarily seen yet when the writer goes.
     for (int i = 0; i < 2; ++i) batches.push_back(Harvest(*writer));
     const auto status = writer->Stop(stop);
-    if (stop == SIGTERM) EXPECT_TRUE(ExitedCleanly(status)) << writer->Output();
+    if (stop == SIGTERM) {
+      EXPECT_TRUE(ExitedCleanly(status)) << writer->Output();
+    }
     writer.reset();
     ExpectReaderServesWithoutWriter(reader, {batches.front()});
     ASSERT_TRUE(reader.Running()) << reader.Output();
