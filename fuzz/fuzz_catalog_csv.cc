@@ -20,7 +20,6 @@
 #include "absl/strings/string_view.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/fuzz_input.h"
-#include "google/protobuf/stubs/logging.h"
 #include "herbtrace/v1/recall.pb.h"
 #include "services/domain/catalog_files.h"
 #include "services/domain/identifiers.h"
@@ -121,12 +120,6 @@ void RecallExport(FuzzInput& in) {
 
 }  // namespace
 }  // namespace herbtrace::fuzz
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Malformed inputs are the point; protobuf's complaints about them are noise.
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   herbtrace::fuzz::FuzzInput in(data, size);

@@ -71,12 +71,6 @@ void Text(absl::string_view text, int64_t seconds, int32_t nanos) {
 }  // namespace
 }  // namespace herbtrace::fuzz
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Malformed inputs are the point; protobuf's complaints about them are noise.
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   herbtrace::fuzz::FuzzInput in(data, size);
   const uint8_t selector = in.U8();

@@ -21,7 +21,6 @@
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "fuzz/fixed_keys.h"
-#include "google/protobuf/stubs/logging.h"
 #include "herbtrace/v1/capture.pb.h"
 #include "services/cli/bundle.h"
 #include "services/cli/offline_queue.h"
@@ -93,12 +92,6 @@ void CheckBundle(const std::vector<v1::SubmitRequest>& queued) {
 
 }  // namespace
 }  // namespace herbtrace::fuzz
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Malformed inputs are the point; protobuf's complaints about them are noise.
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace herbtrace;

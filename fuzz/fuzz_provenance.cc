@@ -16,7 +16,6 @@
 #include "crypto/hash.h"
 #include "crypto/signed_note.h"
 #include "fuzz/fixed_keys.h"
-#include "google/protobuf/stubs/logging.h"
 #include "herbtrace/v1/trace.pb.h"
 #include "services/cli/provenance_check.h"
 
@@ -42,12 +41,6 @@ const LogKeys& Keys() {
 
 }  // namespace
 }  // namespace herbtrace::fuzz
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Malformed inputs are the point; protobuf's complaints about them are noise.
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace herbtrace;

@@ -17,6 +17,7 @@
 #include "storage/key_codec.h"
 #include "storage/log_config.h"
 #include "storage/log_view.h"
+#include "storage/snapshot.h"
 #include "storage/tree_nodes.h"
 
 namespace herbtrace::storage {
@@ -254,18 +255,10 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
     return report;
   };
 
-  // One snapshot for every read, so an audit of a live ledger sees one consistent log.
-  struct Snapshot {
-    const LedgerDb& db;
-    const rocksdb::Snapshot* snapshot;
-    ~Snapshot() { db.db().ReleaseSnapshot(snapshot); }
-  } snapshot{db, db.db().GetSnapshot()};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.snapshot;
-  // A full scan reads every block once: inserting each into the block cache only evicts what
-  // the services read, and the cache's lookups and reference counting showed in the profile.
-  ro.fill_cache = false;
-  ro.readahead_size = 2 << 20;
+  // One snapshot for every read, so an audit of a live ledger sees one consistent log. A full
+  // scan bypasses the block cache: its lookups and reference counting showed in the profile.
+  const ScanSnapshot snapshot(db);
+  const rocksdb::ReadOptions& ro = snapshot.read_options();
   auto read_meta = [&](absl::string_view key) -> absl::StatusOr<std::optional<std::string>> {
     std::string value;
     rocksdb::Status s = db.db().Get(ro, db.cf(Cf::kMeta), rocksdb::Slice(key.data(), key.size()),

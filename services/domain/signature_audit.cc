@@ -19,6 +19,7 @@
 #include "services/domain/signature_algorithm.h"
 #include "storage/key_codec.h"
 #include "storage/log_config.h"
+#include "storage/snapshot.h"
 
 namespace herbtrace::domain {
 namespace {
@@ -241,17 +242,9 @@ absl::StatusOr<SignatureAuditReport> AuditSignatures(const storage::LedgerDb& db
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
-  struct Snapshot {
-    const storage::LedgerDb& db;
-    const rocksdb::Snapshot* snapshot;
-    ~Snapshot() { db.db().ReleaseSnapshot(snapshot); }
-  } snapshot{db, db.db().GetSnapshot()};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.snapshot;
-  ro.fill_cache = false;
-  ro.readahead_size = 2 << 20;
+  const storage::ScanSnapshot snapshot(db);
   std::unique_ptr<rocksdb::Iterator> it(
-      db.db().NewIterator(ro, db.cf(storage::Cf::kEntries)));
+      db.db().NewIterator(snapshot.read_options(), db.cf(storage::Cf::kEntries)));
 
   SignatureAuditReport report;
   KeyTimeline timeline(**hasher, config->origin);
