@@ -55,6 +55,12 @@ using Clock = std::chrono::steady_clock;
 using testing::ChildProcess;
 
 constexpr char kOrigin[] = "anguo.herbtrace.example/log";
+// Every call has a deadline, as every client of the platform must: a stream carries a whole
+// ingest phase (hours at 10M events on a slow machine), the audit reads the whole log, any
+// other call is one request.
+constexpr std::chrono::hours kStreamDeadline{12};
+constexpr std::chrono::hours kAuditDeadline{2};
+constexpr std::chrono::seconds kCallDeadline{60};
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -293,6 +299,7 @@ IngestResult StreamIngest(grpc::Channel& channel,
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
       grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + kStreamDeadline);
       auto stream = stub->SubmitStream(&context);
       std::mutex mu;
       std::condition_variable cv;
@@ -405,6 +412,7 @@ void SubmitBundles(v1::Capture::Stub& stub, std::vector<SessionBundles>& session
       for (size_t s; (s = next.fetch_add(1)) < sessions.size();) {
         for (const v1::SubmitBundleRequest& bundle : sessions[s].bundles) {
           grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
           v1::SubmitBundleResponse response;
           const auto start = Clock::now();
           const grpc::Status status = stub.SubmitBundle(&context, bundle, &response);
@@ -759,6 +767,7 @@ int Run(const Options& options) {
   double proof_bytes = 0, proofs = 0;
   const QueryResult history = Measure(server, calls, [&](int i) {
     grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     v1::GetHistoryRequest request;
     request.set_code(marks.sample_lots[i % marks.sample_lots.size()]);
     v1::GetHistoryResponse response;
@@ -772,6 +781,7 @@ int Run(const Options& options) {
   uint64_t upstream_entries = 0, upstream_lots = 0;
   const QueryResult upstream = Measure(server, calls, [&](int i) {
     grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     v1::GetUpstreamRequest request;
     request.set_code(marks.deep_lots[i % marks.deep_lots.size()]);
     request.set_include_proofs(true);
@@ -785,6 +795,7 @@ int Run(const Options& options) {
   uint64_t downstream_lots = 0, recall_lots = 0, recall_holders = 0;
   const QueryResult downstream = Measure(server, big_calls, [&](int) {
     grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     v1::GetDownstreamRequest request;
     request.set_code(marks.big_harvest);
     request.set_include_empty(true);
@@ -795,6 +806,7 @@ int Run(const Options& options) {
   });
   const QueryResult scope = Measure(server, big_calls, [&](int) {
     grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     v1::GetRecallRequest request;
     request.set_recall_id(marks.big_recall_id);
     v1::RecallView response;
@@ -855,6 +867,7 @@ int Run(const Options& options) {
   {
     auto ledger = v1::Ledger::NewStub(server.channel());
     grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kAuditDeadline);
     v1::AuditRequest request;
     v1::AuditReport audit;
     const double cpu0 = server.CpuSeconds();
