@@ -360,6 +360,18 @@ TEST_F(CaptureServiceTest, AClientThatCancelsMidStreamLeavesTheServerServing) {
 
 class CaptureBundleTest : public CaptureServiceTest {
  protected:
+  // `n` registrations of new traders by the operator, parties 130683‖(first + i): a queue.
+  std::vector<v1::Event> TraderRegistrations(int first, int n) {
+    std::vector<v1::Event> events;
+    for (int i = 0; i < n; ++i) events.push_back(Trader(first + i));
+    return events;
+  }
+
+  v1::Event Trader(int serial) {
+    return RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", serial)),
+                              v1::PARTY_ROLE_TRADER);
+  }
+
   v1::SubmitBundleRequest Bundle(const std::vector<v1::Event>& events, const Actor& signer) {
     v1::SubmitBundleRequest request;
     std::vector<crypto::Digest> leaves;
@@ -388,11 +400,7 @@ class CaptureBundleTest : public CaptureServiceTest {
 
 TEST_F(CaptureBundleTest, OneSignatureCoversTheQueueAndEachEntryStaysProvablySigned) {
   Genesis();
-  std::vector<v1::Event> events;
-  for (int i = 0; i < 5; ++i) {
-    events.push_back(RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", 20000000 + i)),
-                                        v1::PARTY_ROLE_TRADER));
-  }
+  const std::vector<v1::Event> events = TraderRegistrations(20000000, 5);
   v1::SubmitBundleResponse response;
   grpc::Status status = SubmitBundle(Bundle(events, op_), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -446,11 +454,7 @@ TEST_F(CaptureBundleTest, ABadRootSignatureRejectsTheWholeBundle) {
 
 TEST_F(CaptureBundleTest, AnOversizedBundleIsResourceExhausted) {
   Genesis();
-  std::vector<v1::Event> events;
-  for (int i = 0; i < 17; ++i) {
-    events.push_back(RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", 40000000 + i)),
-                                        v1::PARTY_ROLE_TRADER));
-  }
+  const std::vector<v1::Event> events = TraderRegistrations(40000000, 17);
   v1::SubmitBundleResponse response;
   grpc::Status status = SubmitBundle(Bundle(events, op_), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -558,18 +562,13 @@ class CaptureBudgetTest : public CaptureBundleTest {
     return config;
   }
 
-  v1::Event Trader(int n) {
-    return RegisterPartyEvent(op_, NewActor(absl::StrCat("130683", 70000000 + n)),
-                              v1::PARTY_ROLE_TRADER);
-  }
-
   // A bundle of two sent while the gate is closed; returns once its first event waits there,
   // so both of its events are in flight. `done` is notified with its status.
   void HoldTheBudget(grpc::ClientContext& context, v1::SubmitBundleResponse& response,
                      grpc::Status& status, absl::Notification& done) {
     rules_.Close();
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    held_ = Bundle({Trader(1), Trader(2)}, op_);
+    held_ = Bundle({Trader(70000001), Trader(70000002)}, op_);
     stub_->async()->SubmitBundle(&context, &held_, &response, [&status, &done](grpc::Status s) {
       status = std::move(s);
       done.Notify();
@@ -593,7 +592,7 @@ TEST_F(CaptureBudgetTest, ASubmitOverTheBudgetIsRefusedUntilTheAppendsInFlightAr
   const uint64_t size = ledger_->size();
   const crypto::Digest root = *ledger_->view().RootAt(size);
 
-  const v1::SubmitRequest late = Signed(Trader(3), op_);
+  const v1::SubmitRequest late = Signed(Trader(70000003), op_);
   v1::SubmitResponse refused;
   grpc::Status status = Submit(late, &refused);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
@@ -602,7 +601,7 @@ TEST_F(CaptureBudgetTest, ASubmitOverTheBudgetIsRefusedUntilTheAppendsInFlightAr
   EXPECT_THAT(status.error_message(), HasSubstr("retry with the same event_id"));
   EXPECT_FALSE(refused.has_receipt());
 
-  const v1::SubmitBundleRequest late_bundle = Bundle({Trader(4)}, op_);
+  const v1::SubmitBundleRequest late_bundle = Bundle({Trader(70000004)}, op_);
   v1::SubmitBundleResponse refused_bundle;
   status = SubmitBundle(late_bundle, &refused_bundle);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
@@ -635,7 +634,7 @@ TEST_F(CaptureBudgetTest, ABundleLargerThanWhatIsLeftIsRefusedWhole) {
   // One event in flight, waiting at the gate: one of the two left.
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  const v1::SubmitRequest first = Signed(Trader(10), op_);
+  const v1::SubmitRequest first = Signed(Trader(70000010), op_);
   v1::SubmitResponse first_response;
   grpc::Status first_status;
   absl::Notification first_done;
@@ -647,7 +646,7 @@ TEST_F(CaptureBudgetTest, ABundleLargerThanWhatIsLeftIsRefusedWhole) {
   rules_.AwaitOneWaiting();
   const uint64_t size = ledger_->size();
 
-  const v1::SubmitBundleRequest pair = Bundle({Trader(11), Trader(12)}, op_);
+  const v1::SubmitBundleRequest pair = Bundle({Trader(70000011), Trader(70000012)}, op_);
   v1::SubmitBundleResponse refused;
   grpc::Status status = SubmitBundle(pair, &refused);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
@@ -680,7 +679,7 @@ TEST_F(CaptureBudgetTest, AStreamWaitsForTheBudgetInsteadOfFailing) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto stream = stub_->SubmitStream(&context);
   constexpr int kEvents = 5;
-  for (int i = 0; i < kEvents; ++i) ASSERT_TRUE(stream->Write(Signed(Trader(20 + i), op_)));
+  for (int i = 0; i < kEvents; ++i) ASSERT_TRUE(stream->Write(Signed(Trader(70000020 + i), op_)));
   stream->WritesDone();
   rules_.Open();
   v1::SubmitResponse response;
