@@ -11,9 +11,11 @@
 // computed only to name it in that InvalidArgument.
 #include "crypto/merkle.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -56,21 +58,72 @@ absl::StatusOr<Digest> SubtreeHash(const Hasher& hasher, const NodeReader& nodes
   return acc;
 }
 
-// Appends PATH(index - lo, D[lo:hi]) (RFC 9162 §2.1.3.1) to `proof`, deepest sibling first.
-absl::Status AppendInclusionPath(const Hasher& hasher, const NodeReader& nodes, uint64_t index,
-                                 uint64_t lo, uint64_t hi, std::vector<Digest>& proof) {
-  if (hi - lo == 1) return absl::OkStatus();
-  const uint64_t mid = lo + SplitPoint(hi - lo);
-  const bool left = index < mid;
-  absl::Status status = left ? AppendInclusionPath(hasher, nodes, index, lo, mid, proof)
-                             : AppendInclusionPath(hasher, nodes, index, mid, hi, proof);
-  if (!status.ok()) return status;
-  absl::StatusOr<Digest> sibling =
-      left ? SubtreeHash(hasher, nodes, mid, hi) : ReadCompleteSubtree(nodes, lo, mid);
-  if (!sibling.ok()) return sibling.status();
-  proof.push_back(*sibling);
-  return absl::OkStatus();
+// A range of leaves [lo, hi) whose hash a proof carries: a complete subtree, or a range on the
+// ragged right edge (hi == tree size).
+struct LeafRange {
+  uint64_t lo;
+  uint64_t hi;
+};
+
+// The ranges of PATH(index, D[0:size]) (RFC 9162 §2.1.3.1), deepest sibling first: the RFC
+// recursion unrolled. REQUIRES index < size.
+std::vector<LeafRange> InclusionPathRanges(uint64_t index, uint64_t size) {
+  std::vector<LeafRange> path;
+  uint64_t lo = 0;
+  uint64_t hi = size;
+  while (hi - lo > 1) {
+    const uint64_t mid = lo + SplitPoint(hi - lo);
+    if (index < mid) {
+      path.push_back({mid, hi});
+      hi = mid;
+    } else {
+      path.push_back({lo, mid});
+      lo = mid;
+    }
+  }
+  std::reverse(path.begin(), path.end());
+  return path;
 }
+
+// Appends the stored nodes MTH(D[lo:hi]) is folded from, as SubtreeHash reads them.
+void AppendRangeNodes(const LeafRange& range, std::vector<NodeId>& ids) {
+  if (IsCompleteSubtree(range.lo, range.hi)) {
+    const int level = std::countr_zero(range.hi - range.lo);
+    ids.push_back(NodeId{static_cast<uint8_t>(level), range.lo >> level});
+    return;
+  }
+  uint64_t remaining = range.hi - range.lo;
+  while (remaining != 0) {
+    const uint64_t width = remaining & (~remaining + 1);
+    remaining &= remaining - 1;
+    const int level = std::countr_zero(width);
+    ids.push_back(NodeId{static_cast<uint8_t>(level), (range.lo + remaining) >> level});
+  }
+}
+
+bool NodeBefore(const NodeId& a, const NodeId& b) {
+  return a.level != b.level ? a.level < b.level : a.index < b.index;
+}
+
+// Nodes already read, looked up by id: SubtreeHash over them instead of the database.
+class ReadNodesView final : public NodeReader {
+ public:
+  // REQUIRES: ids sorted by NodeBefore and unique; hashes[i] is the node ids[i].
+  ReadNodesView(absl::Span<const NodeId> ids, absl::Span<const Digest> hashes)
+      : ids_(ids), hashes_(hashes) {}
+  absl::StatusOr<Digest> ReadNode(NodeId id) const override {
+    auto at = std::lower_bound(ids_.begin(), ids_.end(), id, NodeBefore);
+    if (at == ids_.end() || !(*at == id)) {
+      return absl::InternalError(absl::StrCat("inclusion proofs: node (level ", id.level,
+                                              ", index ", id.index, ") was not planned"));
+    }
+    return hashes_[at - ids_.begin()];
+  }
+
+ private:
+  absl::Span<const NodeId> ids_;
+  absl::Span<const Digest> hashes_;
+};
 
 // Appends SUBPROOF(size1 - lo, D[lo:hi], whole) (RFC 9162 §2.1.4.1) to `proof`.
 absl::Status AppendConsistencyPath(const Hasher& hasher, const NodeReader& nodes, uint64_t size1,
@@ -202,18 +255,75 @@ absl::StatusOr<Digest> TreeRoot(const Hasher& hasher, const NodeReader& nodes, u
   return SubtreeHash(hasher, nodes, 0, size);
 }
 
+absl::StatusOr<std::vector<Digest>> NodeReader::ReadNodes(absl::Span<const NodeId> ids) const {
+  std::vector<Digest> out;
+  out.reserve(ids.size());
+  for (const NodeId& id : ids) {
+    absl::StatusOr<Digest> node = ReadNode(id);
+    if (!node.ok()) return node.status();
+    out.push_back(*node);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<Digest>> InclusionProof(const Hasher& hasher, const NodeReader& nodes,
                                                    uint64_t index, uint64_t size) {
-  if (index >= size) {
-    return absl::InvalidArgumentError(absl::StrCat("inclusion proof: leaf ", index,
-                                                   " is not in a tree of size ", size));
+  absl::StatusOr<std::vector<std::vector<Digest>>> proofs =
+      InclusionProofs(hasher, nodes, absl::MakeConstSpan(&index, 1), size);
+  if (!proofs.ok()) return proofs.status();
+  return std::move(proofs->front());
+}
+
+absl::StatusOr<std::vector<std::vector<Digest>>> InclusionProofs(const Hasher& hasher,
+                                                                 const NodeReader& nodes,
+                                                                 absl::Span<const uint64_t> indices,
+                                                                 uint64_t size) {
+  std::vector<std::vector<LeafRange>> paths;
+  paths.reserve(indices.size());
+  std::vector<NodeId> ids;
+  for (uint64_t index : indices) {
+    if (index >= size) {
+      return absl::InvalidArgumentError(absl::StrCat("inclusion proof: leaf ", index,
+                                                     " is not in a tree of size ", size));
+    }
+    paths.push_back(InclusionPathRanges(index, size));
+    for (const LeafRange& range : paths.back()) AppendRangeNodes(range, ids);
   }
-  std::vector<Digest> proof;
-  const InclusionShape shape = DecomposeInclusion(index, size);
-  proof.reserve(shape.inner + shape.border);
-  absl::Status status = AppendInclusionPath(hasher, nodes, index, 0, size, proof);
-  if (!status.ok()) return status;
-  return proof;
+  std::sort(ids.begin(), ids.end(), NodeBefore);
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  absl::StatusOr<std::vector<Digest>> hashes = nodes.ReadNodes(ids);
+  if (!hashes.ok()) return hashes.status();
+  if (hashes->size() != ids.size()) {
+    return absl::InternalError(absl::StrCat("inclusion proofs: asked for ", ids.size(),
+                                            " stored nodes, got ", hashes->size()));
+  }
+  const ReadNodesView read(ids, *hashes);
+
+  // The right edge's ranges, folded once: proofs of old entries share the top ones.
+  std::vector<std::pair<LeafRange, Digest>> right_edge;
+  std::vector<std::vector<Digest>> proofs;
+  proofs.reserve(paths.size());
+  for (const std::vector<LeafRange>& path : paths) {
+    std::vector<Digest>& proof = proofs.emplace_back();
+    proof.reserve(path.size());
+    for (const LeafRange& range : path) {
+      if (!IsCompleteSubtree(range.lo, range.hi)) {
+        auto known = std::find_if(right_edge.begin(), right_edge.end(),
+                                  [&range](const auto& e) {
+                                    return e.first.lo == range.lo && e.first.hi == range.hi;
+                                  });
+        if (known != right_edge.end()) {
+          proof.push_back(known->second);
+          continue;
+        }
+      }
+      absl::StatusOr<Digest> hash = SubtreeHash(hasher, read, range.lo, range.hi);
+      if (!hash.ok()) return hash.status();
+      if (!IsCompleteSubtree(range.lo, range.hi)) right_edge.emplace_back(range, *hash);
+      proof.push_back(*hash);
+    }
+  }
+  return proofs;
 }
 
 absl::StatusOr<std::vector<Digest>> ConsistencyProof(const Hasher& hasher,

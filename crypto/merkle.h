@@ -41,6 +41,9 @@ class NodeReader {
   virtual ~NodeReader() = default;
   // NotFound if the node is not stored; other errors are passed through to the caller.
   virtual absl::StatusOr<Digest> ReadNode(NodeId id) const = 0;
+  // The nodes of `ids`, in that order, or the first error ReadNode would give. The default
+  // calls ReadNode for each; a reader backed by a database overrides it with one batched read.
+  virtual absl::StatusOr<std::vector<Digest>> ReadNodes(absl::Span<const NodeId> ids) const;
 };
 
 // The root of the first `size` leaves. REQUIRES: every complete subtree of those leaves is
@@ -50,6 +53,16 @@ absl::StatusOr<Digest> TreeRoot(const Hasher& hasher, const NodeReader& nodes, u
 // RFC 9162 §2.1.3.1 PATH(index, D[0:size]). InvalidArgument unless index < size.
 absl::StatusOr<std::vector<Digest>> InclusionProof(const Hasher& hasher, const NodeReader& nodes,
                                                    uint64_t index, uint64_t size);
+
+// InclusionProof of each of `indices` in the same tree, in the order given. The stored nodes
+// they need are read in one NodeReader::ReadNodes call, each node once however many proofs
+// share it, and each ragged right-edge range is folded once: a batch history or a lineage's
+// entries cost one batched read instead of a few dozen point reads. InvalidArgument unless
+// every index < size.
+absl::StatusOr<std::vector<std::vector<Digest>>> InclusionProofs(const Hasher& hasher,
+                                                                 const NodeReader& nodes,
+                                                                 absl::Span<const uint64_t> indices,
+                                                                 uint64_t size);
 
 // RFC 9162 §2.1.4.1 PROOF(size1, D[0:size2]). InvalidArgument unless 0 < size1 <= size2.
 // size1 == size2 gives an empty proof.

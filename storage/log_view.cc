@@ -1,8 +1,11 @@
 #include "storage/log_view.h"
 
+#include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "storage/key_codec.h"
 
@@ -85,6 +88,32 @@ absl::StatusOr<std::string> LogView::EntryBytes(uint64_t seq) const {
   return std::move(**value);
 }
 
+absl::StatusOr<std::vector<std::string>> LogView::EntriesBytes(
+    absl::Span<const uint64_t> seqs) const {
+  // MultiGet wants its keys in order; `seqs` may come in any.
+  std::vector<size_t> order(seqs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&seqs](size_t a, size_t b) { return seqs[a] < seqs[b]; });
+  std::vector<std::string> key_bytes;
+  key_bytes.reserve(seqs.size());
+  for (size_t i : order) key_bytes.push_back(BigEndian64(seqs[i]));
+  const std::vector<rocksdb::Slice> keys(key_bytes.begin(), key_bytes.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_.db().MultiGet(rocksdb::ReadOptions(), db_.cf(Cf::kEntries), keys.size(), keys.data(),
+                    values.data(), statuses.data(), /*sorted_input=*/true);
+  std::vector<std::string> out(seqs.size());
+  for (size_t k = 0; k < order.size(); ++k) {
+    const uint64_t seq = seqs[order[k]];
+    if (statuses[k].IsNotFound()) {
+      return absl::NotFoundError(absl::StrCat("entry ", seq, ": not in the log"));
+    }
+    if (!statuses[k].ok()) return FromRocks(statuses[k], absl::StrCat("reading entry ", seq));
+    out[order[k]].assign(values[k].data(), values[k].size());
+  }
+  return out;
+}
+
 absl::StatusOr<crypto::Digest> LogView::LeafHash(uint64_t seq) const {
   return nodes_.ReadNode(crypto::NodeId{0, seq});
 }
@@ -98,6 +127,33 @@ absl::StatusOr<std::vector<crypto::Digest>> LogView::InclusionProof(uint64_t seq
                                                                    uint64_t tree_size) const {
   if (auto s = CheckSize(tree_size, "tree_size"); !s.ok()) return s;
   return crypto::InclusionProof(hasher_, nodes_, seq, tree_size);
+}
+
+absl::StatusOr<std::vector<LogView::ProvenEntry>> LogView::ProvenEntries(
+    absl::Span<const uint64_t> seqs, uint64_t tree_size) const {
+  if (auto s = CheckSize(tree_size, "tree_size"); !s.ok()) return s;
+  std::vector<ProvenEntry> out(seqs.size());
+  if (seqs.empty()) return out;
+  auto proofs = crypto::InclusionProofs(hasher_, nodes_, seqs, tree_size);
+  if (!proofs.ok()) return proofs.status();
+
+  // Leaves are level 0, below the cached levels: straight to the stored nodes, one batch.
+  std::vector<crypto::NodeId> leaves;
+  leaves.reserve(seqs.size());
+  for (uint64_t seq : seqs) leaves.push_back(crypto::NodeId{0, seq});
+  auto leaf_hashes = stored_nodes_.ReadNodes(leaves);
+  if (!leaf_hashes.ok()) return leaf_hashes.status();
+
+  auto bytes = EntriesBytes(seqs);
+  if (!bytes.ok()) return bytes.status();
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    ProvenEntry& e = out[i];
+    e.seq = seqs[i];
+    e.bytes = std::move((*bytes)[i]);
+    e.leaf_hash = (*leaf_hashes)[i];
+    e.proof = std::move((*proofs)[i]);
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<crypto::Digest>> LogView::ConsistencyProof(uint64_t size1,
@@ -164,9 +220,13 @@ absl::StatusOr<std::optional<BatchHead>> LogView::Head(absl::string_view batch_i
 absl::StatusOr<std::vector<uint64_t>> LogView::BatchHistory(absl::string_view batch_id) const {
   std::string prefix(batch_id);
   prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_.db().NewIterator(rocksdb::ReadOptions(),
-                                                  db_.cf(Cf::kBatchEntries)));
+  // The bound keeps the iterator from loading the next batch's block just to see it is past.
+  std::string end(batch_id);
+  end.push_back('\1');
+  const rocksdb::Slice upper(end);
+  rocksdb::ReadOptions options;
+  options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_.db().NewIterator(options, db_.cf(Cf::kBatchEntries)));
   std::vector<uint64_t> seqs;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() != prefix.size() + 8) {

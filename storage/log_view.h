@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "herbtrace/v1/entry.pb.h"
@@ -59,12 +60,28 @@ class LogView {
 
   // The entry's stored bytes; NotFound("entry N: ...") past the end.
   absl::StatusOr<std::string> EntryBytes(uint64_t seq) const;
+  // The stored bytes of each of `seqs`, in that order, in one batched read.
+  absl::StatusOr<std::vector<std::string>> EntriesBytes(absl::Span<const uint64_t> seqs) const;
   absl::StatusOr<crypto::Digest> LeafHash(uint64_t seq) const;
 
   // Root of the first `size` entries. OutOfRange if size exceeds the log.
   absl::StatusOr<crypto::Digest> RootAt(uint64_t size) const;
   absl::StatusOr<std::vector<crypto::Digest>> InclusionProof(uint64_t seq,
                                                             uint64_t tree_size) const;
+
+  // The same for many entries at once, in the order of `seqs`: the stored bytes in one
+  // batched read, the leaf hashes and proofs in another (crypto::InclusionProofs), and the tree
+  // size checked against the log once. What a read that proves a batch's history or a lineage
+  // uses. NotFound("entry N: ...") for an entry past the end; OutOfRange for a size beyond the
+  // log; InvalidArgument unless every seq < tree_size.
+  struct ProvenEntry {
+    uint64_t seq = 0;
+    std::string bytes;
+    crypto::Digest leaf_hash{};
+    std::vector<crypto::Digest> proof;
+  };
+  absl::StatusOr<std::vector<ProvenEntry>> ProvenEntries(absl::Span<const uint64_t> seqs,
+                                                         uint64_t tree_size) const;
   absl::StatusOr<std::vector<crypto::Digest>> ConsistencyProof(uint64_t size1,
                                                               uint64_t size2) const;
 

@@ -33,6 +33,10 @@ class TreeNodeReader final : public crypto::NodeReader {
  public:
   explicit TreeNodeReader(const LedgerDb& db) : db_(db) {}
   absl::StatusOr<crypto::Digest> ReadNode(crypto::NodeId id) const override;
+  // One RocksDB MultiGet for all of them (a leaf's proof nodes below the cached levels share a
+  // few keys and usually one block).
+  absl::StatusOr<std::vector<crypto::Digest>> ReadNodes(
+      absl::Span<const crypto::NodeId> ids) const override;
 
  private:
   const LedgerDb& db_;
@@ -52,6 +56,9 @@ class CachedNodeReader final : public crypto::NodeReader {
 
   explicit CachedNodeReader(const crypto::NodeReader& base) : base_(base) {}
   absl::StatusOr<crypto::Digest> ReadNode(crypto::NodeId id) const override;
+  // The cached ones from memory, the rest in one base ReadNodes call.
+  absl::StatusOr<std::vector<crypto::Digest>> ReadNodes(
+      absl::Span<const crypto::NodeId> ids) const override;
 
  private:
   const crypto::NodeReader& base_;

@@ -102,6 +102,23 @@ class CountingReader final : public NodeReader {
   mutable int reads_ = 0;
 };
 
+// Records every batched read: how many calls, and the ids each asked for.
+class BatchRecordingReader final : public NodeReader {
+ public:
+  explicit BatchRecordingReader(const NodeReader& nodes) : nodes_(nodes) {}
+
+  absl::StatusOr<Digest> ReadNode(NodeId id) const override { return nodes_.ReadNode(id); }
+  absl::StatusOr<std::vector<Digest>> ReadNodes(absl::Span<const NodeId> ids) const override {
+    batches_.emplace_back(ids.begin(), ids.end());
+    return nodes_.ReadNodes(ids);
+  }
+  std::vector<std::vector<NodeId>> TakeBatches() { return std::exchange(batches_, {}); }
+
+ private:
+  const NodeReader& nodes_;
+  mutable std::vector<std::vector<NodeId>> batches_;
+};
+
 // A tree of 2^64 - 1 copies of one leaf, without storing it: every complete subtree of a level
 // has the same hash, so the hashes are consistent and proofs at any size verify.
 class UniformTree final : public NodeReader {
@@ -338,6 +355,33 @@ TEST_F(ExhaustiveMerkleTest, InclusionProofsFromStoredSubtreesMatchReferenceAndV
   }
 }
 
+TEST_F(ExhaustiveMerkleTest, BatchedInclusionProofsEqualSingleOnesAndReadEachNodeOnce) {
+  for (uint64_t size = 1; size <= kMaxExhaustiveSize; ++size) {
+    const TreeView view(nodes_, size);
+    BatchRecordingReader recording(view);
+    // Every leaf, newest first, and the oldest twice: any order, repeats allowed.
+    std::vector<uint64_t> indices;
+    for (uint64_t index = size; index-- > 0;) indices.push_back(index);
+    indices.push_back(0);
+    absl::StatusOr<std::vector<std::vector<Digest>>> proofs =
+        InclusionProofs(hasher_, recording, indices, size);
+    ASSERT_THAT(proofs, IsOk()) << "size " << size;
+    ASSERT_EQ(proofs->size(), indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) {
+      ASSERT_EQ((*proofs)[i], InclusionProofFromLeafHashes(hasher_, Prefix(size), indices[i]))
+          << "leaf " << indices[i] << " of " << size;
+      ASSERT_THAT(VerifyInclusion(hasher_, indices[i], size, leaves_[indices[i]], (*proofs)[i],
+                                  roots_[size]),
+                  IsOk());
+    }
+    const std::vector<std::vector<NodeId>> batches = recording.TakeBatches();
+    ASSERT_EQ(batches.size(), 1u) << "size " << size;
+    std::set<std::pair<uint8_t, uint64_t>> distinct;
+    for (const NodeId& id : batches[0]) distinct.insert({id.level, id.index});
+    EXPECT_EQ(distinct.size(), batches[0].size()) << "a node asked for twice at size " << size;
+  }
+}
+
 TEST_F(ExhaustiveMerkleTest, ConsistencyProofsFromStoredSubtreesMatchReferenceAndVerify) {
   for (uint64_t size2 = 1; size2 <= kMaxExhaustiveSize; ++size2) {
     const TreeView view(nodes_, size2);
@@ -465,6 +509,22 @@ TEST_F(MerkleTest, ProofBuildersRejectImpossibleArguments) {
   absl::StatusOr<Digest> empty = TreeRoot(hasher_, nodes, 0);
   ASSERT_THAT(empty, IsOk());
   EXPECT_EQ(*empty, EmptyRoot(hasher_));
+}
+
+TEST_F(MerkleTest, BatchedInclusionProofsRejectALeafOutsideTheTree) {
+  const std::vector<Digest> leaves = LeafHashes(hasher_, 7);
+  MemoryNodes nodes;
+  StoreTree(hasher_, leaves, nodes);
+  const std::vector<uint64_t> indices = {0, 7, 3};
+  EXPECT_THAT(InclusionProofs(hasher_, nodes, indices, 7),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("leaf 7")));
+  absl::StatusOr<std::vector<std::vector<Digest>>> none = InclusionProofs(hasher_, nodes, {}, 7);
+  ASSERT_THAT(none, IsOk());
+  EXPECT_TRUE(none->empty());
+  nodes.Erase(NodeId{1, 2});
+  EXPECT_THAT(InclusionProofs(hasher_, nodes, std::vector<uint64_t>{0, 1}, 7),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(InclusionProofs(hasher_, nodes, std::vector<uint64_t>{0, 1}, 4), IsOk());
 }
 
 TEST_F(MerkleTest, MissingStoredSubtreeIsNotFound) {

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "crypto/hash.h"
@@ -67,6 +68,41 @@ TEST(CachedNodeReaderTest, ANodeNotStoredYetIsLookedForAgain) {
   ASSERT_TRUE(node.ok()) << node.status();
   EXPECT_EQ(*node, DigestOf(4));
   EXPECT_EQ(base.reads, 2);
+}
+
+TEST(CachedNodeReaderTest, ReadNodesAnswersInOrderAndReadsUpperLevelsOnce) {
+  CountingNodes base;
+  const uint8_t upper = CachedNodeReader::kCachedLevel;
+  base.stored[{upper, 3}] = DigestOf(7);
+  base.stored[{upper + 1, 0}] = DigestOf(8);
+  base.stored[{0, 5}] = DigestOf(1);
+  CachedNodeReader cached(base);
+  const std::vector<crypto::NodeId> ids = {{0, 5}, {upper, 3}, {uint8_t(upper + 1), 0}};
+  for (int i = 0; i < 3; ++i) {
+    auto nodes = cached.ReadNodes(ids);
+    ASSERT_TRUE(nodes.ok()) << nodes.status();
+    EXPECT_EQ(*nodes, (std::vector<crypto::Digest>{DigestOf(1), DigestOf(7), DigestOf(8)}));
+  }
+  // The two upper nodes once, the leaf every time.
+  EXPECT_EQ(base.reads, 2 + 3);
+  // ReadNode finds what ReadNodes kept.
+  EXPECT_EQ(*cached.ReadNode(crypto::NodeId{upper, 3}), DigestOf(7));
+  EXPECT_EQ(base.reads, 5);
+}
+
+TEST(CachedNodeReaderTest, AFailedReadNodesKeepsNothing) {
+  CountingNodes base;
+  const uint8_t upper = CachedNodeReader::kCachedLevel;
+  base.stored[{upper, 3}] = DigestOf(7);
+  CachedNodeReader cached(base);
+  const std::vector<crypto::NodeId> ids = {{upper, 3}, {upper, 4}};  // (upper, 4) not stored yet
+  EXPECT_EQ(cached.ReadNodes(ids).status().code(), absl::StatusCode::kNotFound);
+  base.stored[{upper, 4}] = DigestOf(9);
+  base.reads = 0;
+  auto nodes = cached.ReadNodes(ids);
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  EXPECT_EQ(*nodes, (std::vector<crypto::Digest>{DigestOf(7), DigestOf(9)}));
+  EXPECT_EQ(base.reads, 2);  // the failed call cached neither
 }
 
 }  // namespace
