@@ -1,19 +1,25 @@
 #include "services/server/recall_service.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/arena.h"
 #include "services/domain/identifiers.h"
 #include "services/server/access_policy.h"
 #include "services/server/paging.h"
 #include "services/server/reactors.h"
 #include "services/server/recall_csv.h"
-#include "services/server/trace_reads.h"
+#include "services/server/recall_scope.h"
 
 namespace herbtrace::server {
 namespace {
@@ -32,16 +38,8 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
     return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
       auto caller = access_.Admit(*context, Rpc::kRecallGetRecall);
       if (!caller.ok()) return caller.status();
-      auto view = LoadRecall(request->recall_id());
+      auto view = Get(*request, *caller);
       if (!view.ok()) return view.status();
-      if (!HasOversight(*caller)) {
-        if (!LimitToLotsOf(caller->party_id, *view)) {
-          return Denied(*caller, "recall_id",
-                        absl::StrCat("recall ", request->recall_id(), ", which names no lot of ",
-                                     caller->party_id, ","),
-                        "regulators, the market operator and the holders of lots in its scope");
-        }
-      }
       *response = *std::move(view);
       return absl::OkStatus();
     });
@@ -71,11 +69,9 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
         context, executor_, [this, context, state](v1::CsvChunk* chunk) -> absl::StatusOr<bool> {
           if (!state->built) {
             state->built = true;
-            if (auto caller = access_.Admit(*context, Rpc::kRecallExportRecallCsv);
-                !caller.ok()) {
-              return caller.status();
-            }
-            auto csv = BuildCsv(state->request);
+            auto caller = access_.Admit(*context, Rpc::kRecallExportRecallCsv);
+            if (!caller.ok()) return caller.status();
+            auto csv = BuildCsv(state->request, *caller);
             if (!csv.ok()) return csv.status();
             state->csv = *std::move(csv);
           }
@@ -88,33 +84,188 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
   }
 
  private:
-  // The recall with each scope lot's current state filled in, and the size it reflects.
-  absl::StatusOr<v1::RecallView> LoadRecall(const std::string& recall_id) {
+  // A recall's header, and the log size the answer reflects at least.
+  struct Header {
+    v1::RecallView view;
+    uint64_t as_of = 0;
+  };
+
+  absl::StatusOr<Header> LoadHeader(const std::string& recall_id) {
     if (auto s = domain::ValidateEventId(recall_id, "recall_id"); !s.ok()) return s;
+    Header header;
     auto as_of = source_.Size();
     if (!as_of.ok()) return as_of.status();
-    auto view = source_.state().Recall(recall_id);
+    auto view = ReadRecallHeader(source_.db(), recall_id);
     if (absl::IsNotFound(view.status()) && source_.is_replica()) {
       if (auto s = source_.CatchUp(); !s.ok()) return s;
-      view = source_.state().Recall(recall_id);
+      view = ReadRecallHeader(source_.db(), recall_id);
     }
     if (absl::IsNotFound(view.status())) {
       return absl::NotFoundError(absl::StrCat("recall_id: ", recall_id, " is not in the log"));
     }
     if (!view.ok()) return view.status();
-    uint64_t reflected = std::max(*as_of, view->seq() + 1);
-    for (v1::RecallScopeLot& lot : *view->mutable_lots()) {
-      if (lot.has_current() && !lot.current().batch_id().empty()) continue;
-      auto current = ReadBatch(source_, lot.batch_id(), *as_of);
-      if (!current.ok()) return current.status();
-      reflected = std::max(reflected, current->as_of_tree_size());
-      *lot.mutable_current() = *std::move(current);
-    }
-    view->set_as_of_tree_size(std::max(reflected, view->as_of_tree_size()));
-    return view;
+    header.view = *std::move(view);
+    header.as_of = std::max(*as_of, header.view.seq() + 1);
+    return header;
   }
 
-  // A lot of `party_id` now or at the recall, or one it acknowledged.
+  // The request's form and paging, checked before anything is read.
+  struct Shape {
+    v1::RecallScopeForm form = v1::RECALL_SCOPE_FORM_LOTS;
+    std::optional<PageRequest> page;  // LOTS form, paged
+    std::string filters;
+  };
+
+  static absl::StatusOr<Shape> ShapeOf(const v1::GetRecallRequest& request) {
+    Shape shape;
+    if (!v1::RecallScopeForm_IsValid(request.form())) {
+      return absl::InvalidArgumentError(absl::StrCat("form: unknown value ", request.form()));
+    }
+    if (request.form() != v1::RECALL_SCOPE_FORM_UNSPECIFIED) shape.form = request.form();
+    const bool paged = request.page_size() != 0 || !request.page_token().empty();
+    if (!paged) return shape;
+    if (shape.form != v1::RECALL_SCOPE_FORM_LOTS) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          request.page_size() != 0 ? "page_size" : "page_token",
+          ": only the LOTS form is paged; the BY_HOLDER form has the whole scope in one answer"));
+    }
+    shape.filters = absl::StrCat("recall-lots\n", request.recall_id());
+    auto page = ParsePageRequest(request.page_size(), request.page_token(), shape.filters);
+    if (!page.ok()) return page.status();
+    shape.page = *std::move(page);
+    return shape;
+  }
+
+  // Position of a lot in the LOTS form's order (depth, then batch_id), for page tokens.
+  static std::string PagePosition(const v1::RecallScopeLot& lot) {
+    return absl::StrFormat("%010u/%s", lot.depth(), lot.batch_id());
+  }
+
+  absl::StatusOr<v1::RecallView> Get(const v1::GetRecallRequest& request, const Caller& caller) {
+    if (auto s = domain::ValidateEventId(request.recall_id(), "recall_id"); !s.ok()) return s;
+    auto shape = ShapeOf(request);
+    if (!shape.ok()) return shape.status();
+    auto header = LoadHeader(request.recall_id());
+    if (!header.ok()) return header.status();
+    v1::RecallView& view = header->view;
+    const bool whole = shape->form == v1::RECALL_SCOPE_FORM_LOTS;
+    // The BY_HOLDER form copies what it needs out of the lots, which then die with the arena
+    // at once instead of one by one; the LOTS form moves its lots into the answer, which is
+    // not on an arena, so they stay off it.
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.start_block_size = 256 << 10;
+    arena_options.max_block_size = 4 << 20;
+    google::protobuf::Arena arena(arena_options);
+    std::unique_ptr<v1::RecallView> off_arena;
+    v1::RecallView* scope = whole ? (off_arena = std::make_unique<v1::RecallView>()).get()
+                                  : google::protobuf::Arena::CreateMessage<v1::RecallView>(&arena);
+    if (auto s = ReadScopeLots(source_.db(), request.recall_id(), scope->mutable_lots());
+        !s.ok()) {
+      return s;
+    }
+    // By batch_id, as stored: the order the batched reads want.
+    std::vector<v1::RecallScopeLot*> lots(scope->mutable_lots()->pointer_begin(),
+                                          scope->mutable_lots()->pointer_end());
+    const CurrentState state = whole ? CurrentState::kWhole : CurrentState::kSummary;
+    const bool oversight = HasOversight(caller);
+    // A page reads the acknowledgements and states of its own lots only; anything else reads
+    // them for every lot, while the lots are still in batch_id order. Which lots are a holder's
+    // depends on who holds them now and who acknowledged them.
+    const bool fill_every_lot = !oversight || !shape->page.has_value();
+    const bool acks = whole || !oversight;
+    if (fill_every_lot) {
+      if (acks) {
+        if (auto s = FillAcks(source_.db(), view.recall_id(), lots); !s.ok()) return s;
+      }
+      if (auto s = FillCurrent(source_.db(), lots, state); !s.ok()) return s;
+    }
+    if (!oversight && !LimitToLotsOf(caller.party_id, lots, view)) {
+      return Denied(caller, "recall_id",
+                    absl::StrCat("recall ", request.recall_id(), ", which names no lot of ",
+                                 caller.party_id, ","),
+                    "regulators, the market operator and the holders of lots in its scope");
+    }
+    std::stable_sort(lots.begin(), lots.end(),
+                     [](const v1::RecallScopeLot* a, const v1::RecallScopeLot* b) {
+                       return a->depth() < b->depth();
+                     });
+    view.set_scope_lots(static_cast<uint32_t>(lots.size()));
+    if (shape->page.has_value()) {
+      const PageRequest& page = *shape->page;
+      size_t first = 0;
+      if (page.has_position) {
+        while (first < lots.size() && PagePosition(*lots[first]) <= page.after) ++first;
+      }
+      const size_t last = std::min(lots.size(), first + page.size);
+      if (last < lots.size() && last > first) {
+        view.set_next_page_token(MakePageToken(shape->filters, PagePosition(*lots[last - 1])));
+      }
+      lots = std::vector<v1::RecallScopeLot*>(lots.begin() + first, lots.begin() + last);
+      if (!fill_every_lot) {
+        if (acks) {
+          if (auto s = FillAcks(source_.db(), view.recall_id(), lots); !s.ok()) return s;
+        }
+        if (auto s = FillCurrent(source_.db(), lots, state); !s.ok()) return s;
+      }
+    }
+    uint64_t reflected = header->as_of;
+    for (const v1::RecallScopeLot* lot : lots) {
+      reflected = std::max(reflected, lot->current().last_seq() + 1);
+    }
+    view.set_as_of_tree_size(reflected);
+    if (whole) {
+      view.mutable_lots()->Reserve(static_cast<int>(lots.size()));
+      for (v1::RecallScopeLot* lot : lots) *view.add_lots() = std::move(*lot);
+    } else {
+      GroupByHolder(lots, view);
+    }
+    return std::move(view);
+  }
+
+  // The BY_HOLDER form: each holder's lots as columns, holders by party_id, lots in `lots`'
+  // order. Takes the batch ids out of `lots`.
+  static void GroupByHolder(const std::vector<v1::RecallScopeLot*>& lots, v1::RecallView& view) {
+    std::map<absl::string_view, std::vector<v1::RecallScopeLot*>> by_holder;
+    for (v1::RecallScopeLot* lot : lots) by_holder[lot->holder_at_recall()].push_back(lot);
+    absl::flat_hash_map<std::string, uint32_t> herbs;
+    for (const auto& [party_id, held] : by_holder) {
+      v1::RecallHolderLots* group = view.add_lots_by_holder();
+      group->set_party_id(std::string(party_id));
+      const int n = static_cast<int>(held.size());
+      group->mutable_batch_ids()->Reserve(n);
+      group->mutable_herb_indexes()->Reserve(n);
+      group->mutable_depths()->Reserve(n);
+      group->mutable_grams_at_recall()->Reserve(n);
+      group->mutable_remaining_grams()->Reserve(n);
+      group->mutable_statuses()->Reserve(n);
+      group->mutable_ack_required()->Reserve(n);
+      group->mutable_acknowledged()->Reserve(n);
+      for (uint32_t i = 0; i < held.size(); ++i) {
+        v1::RecallScopeLot& lot = *held[i];
+        auto [herb, added] = herbs.try_emplace(lot.herb_code(), herbs.size());
+        if (added) view.add_scope_herb_codes(lot.herb_code());
+        group->add_herb_indexes(herb->second);
+        group->add_depths(lot.depth());
+        group->add_grams_at_recall(lot.grams_at_recall());
+        group->add_remaining_grams(lot.current().remaining_grams());
+        group->add_statuses(lot.current().status());
+        group->add_ack_required(lot.ack_required());
+        group->add_acknowledged(lot.acknowledged());
+        if (lot.current().holder_party_id() != party_id) {
+          (*group->mutable_holders_now())[i] = lot.current().holder_party_id();
+        }
+      }
+    }
+    // Last: the map's keys point into the lots' holder_at_recall, not their batch ids.
+    for (v1::RecallHolderLots& group : *view.mutable_lots_by_holder()) {
+      for (v1::RecallScopeLot* lot : by_holder.at(group.party_id())) {
+        group.add_batch_ids(std::move(*lot->mutable_batch_id()));
+      }
+    }
+  }
+
+  // A lot of `party_id` now or at the recall, or one it acknowledged. REQUIRES: acks and
+  // current filled.
   static bool LotOf(const v1::RecallScopeLot& lot, const std::string& party_id) {
     if (lot.holder_at_recall() == party_id || lot.current().holder_party_id() == party_id) {
       return true;
@@ -127,29 +278,30 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
 
   // Keeps only the lots (and the holder line) of `party_id`; false when none is left. The
   // recall's own fields (batch, reason, status, totals) stay: they are what the holder is told.
-  static bool LimitToLotsOf(const std::string& party_id, v1::RecallView& view) {
-    auto* lots = view.mutable_lots();
-    lots->erase(std::remove_if(lots->begin(), lots->end(),
-                               [&](const v1::RecallScopeLot& lot) { return !LotOf(lot, party_id); }),
-                lots->end());
+  static bool LimitToLotsOf(const std::string& party_id, std::vector<v1::RecallScopeLot*>& lots,
+                            v1::RecallView& view) {
+    lots.erase(std::remove_if(lots.begin(), lots.end(),
+                              [&](const v1::RecallScopeLot* lot) { return !LotOf(*lot, party_id); }),
+               lots.end());
     auto* holders = view.mutable_holders();
     holders->erase(std::remove_if(holders->begin(), holders->end(),
                                   [&](const v1::HolderAckStatus& h) {
                                     return h.party_id() != party_id;
                                   }),
                    holders->end());
-    return !lots->empty();
+    return !lots.empty();
   }
 
   absl::StatusOr<bool> NamesLotOf(const v1::RecallSummary& summary, const std::string& party_id) {
-    auto view = source_.state().Recall(summary.recall_id());
-    if (!view.ok()) return view.status();
-    for (const v1::RecallScopeLot& lot : view->lots()) {
-      if (LotOf(lot, party_id)) return true;
-      // The stored scope has no current state: a lot the party holds now that it did not hold
-      // at the recall (a return, a later receive) is found through the batch.
-      auto batch = source_.state().Batch(lot.batch_id());
-      if (batch.ok() && batch->holder_party_id() == party_id) return true;
+    google::protobuf::RepeatedPtrField<v1::RecallScopeLot> stored;
+    if (auto s = ReadScopeLots(source_.db(), summary.recall_id(), &stored); !s.ok()) return s;
+    std::vector<v1::RecallScopeLot*> lots(stored.pointer_begin(), stored.pointer_end());
+    if (auto s = FillAcks(source_.db(), summary.recall_id(), lots); !s.ok()) return s;
+    // The stored scope has no current state: a lot the party holds now that it did not hold
+    // at the recall (a return, a later receive) is found through the batch.
+    if (auto s = FillCurrent(source_.db(), lots, CurrentState::kSummary); !s.ok()) return s;
+    for (const v1::RecallScopeLot* lot : lots) {
+      if (LotOf(*lot, party_id)) return true;
     }
     return false;
   }
@@ -211,20 +363,21 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
   absl::StatusOr<bool> ScopeContains(const v1::RecallSummary& summary,
                                      const std::string& batch_id) {
     if (summary.batch_id() == batch_id) return true;
-    auto view = source_.state().Recall(summary.recall_id());
-    if (!view.ok()) return view.status();
-    for (const v1::RecallScopeLot& lot : view->lots()) {
-      if (lot.batch_id() == batch_id) return true;
-    }
-    return false;
+    return ScopeHasLot(source_.db(), summary.recall_id(), batch_id);
   }
 
-  absl::StatusOr<std::string> BuildCsv(const v1::ExportRecallCsvRequest& request) {
+  // The CSV of the whole scope, every lot with its acknowledgements and state (the export is
+  // for oversight only, so nothing is trimmed).
+  absl::StatusOr<std::string> BuildCsv(const v1::ExportRecallCsvRequest& request,
+                                       const Caller& caller) {
     if (!v1::RecallCsvColumn_IsValid(request.sort_by())) {
       return absl::InvalidArgumentError(
           absl::StrCat("sort_by: unknown column ", request.sort_by()));
     }
-    auto view = LoadRecall(request.recall_id());
+    v1::GetRecallRequest whole;
+    whole.set_recall_id(request.recall_id());
+    whole.set_form(v1::RECALL_SCOPE_FORM_LOTS);
+    auto view = Get(whole, caller);
     if (!view.ok()) return view.status();
     RecallCsvContext context;
     for (const v1::RecallScopeLot& lot : view->lots()) {
