@@ -1,65 +1,54 @@
+// The audit runs as a set of tasks on a few threads, all reading one snapshot: a pass over each
+// range of entries (audit_range.h), a sum over the event index and a sum over batch_entries.
+// The join then checks what no single range could: the stored tree nodes over more than one
+// range (from the nodes the ranges recomputed), each batch's first link in a range (against the
+// batch's newest entry in the ranges before), the checkpoint's root and the log's root; then the
+// batch heads and both index sums against what the entries gave.
 #include "storage/audit.h"
 
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <limits>
 #include <memory>
-#include <deque>
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "crypto/checkpoint.h"
-#include "crypto/compact_range.h"
 #include "crypto/merkle.h"
 #include "crypto/signed_note.h"
-#include "herbtrace/v1/entry.pb.h"
 #include "rocksdb/iterator.h"
+#include "storage/audit_range.h"
+#include "storage/entry_scan.h"
 #include "storage/key_codec.h"
 #include "storage/log_config.h"
 #include "storage/log_view.h"
 #include "storage/snapshot.h"
-#include "storage/tree_nodes.h"
 
 namespace herbtrace::storage {
 namespace {
 
-// The event index is checked as a multiset against the entries: each side sums a 128-bit digest
-// of (event id, seq, payload hash) per record, in one sequential pass each, the index's on a
-// second thread. Equal sums and counts mean the index holds exactly the entries' records; a
-// difference is then located with point reads. (The index is not a trust anchor — entries, tree
-// and checkpoint are — so an additive sum is strong enough to catch corruption and bugs.)
-struct IndexSum {
-  uint64_t count = 0;
-  uint64_t lo = 0;
-  uint64_t hi = 0;
+using internal::Break;
+using internal::BreakStage;
+using internal::DeferredNode;
+using internal::KeepEarlier;
+using internal::NodeKey;
+using internal::RangeFindings;
+using internal::RangePlan;
+using internal::RecordSum;
 
-  void Add(const crypto::Hasher& hasher, absl::string_view event_id, uint64_t seq,
-           const crypto::Digest& payload_hash) {
-    buf_.assign(event_id.data(), event_id.size());
-    std::string& buf = buf_;
-    buf.push_back('\0');
-    AppendBigEndian64(&buf, seq);
-    const absl::string_view b = crypto::AsBytes(payload_hash);
-    buf.append(b.data(), b.size());
-    const crypto::Digest d = hasher.Hash(buf);
-    const uint64_t a = ReadBigEndian64(AsView(d, 0)), c = ReadBigEndian64(AsView(d, 8));
-    const uint64_t new_lo = lo + c;
-    hi += a + (new_lo < lo ? 1 : 0);
-    lo = new_lo;
-    ++count;
-  }
-  bool SameRecords(const IndexSum& o) const { return count == o.count && lo == o.lo && hi == o.hi; }
-
- private:
-  std::string buf_;
-  static absl::string_view AsView(const crypto::Digest& d, size_t offset) {
-    return crypto::AsBytes(d).substr(offset, 8);
-  }
-};
+// Ranges begin on multiples of 2^split_level; the join keeps the nodes of that level and above
+// (two per 2^split_level entries).
+constexpr int kMaxSplitLevel = 10;
+// A log smaller than this is audited as one range.
+constexpr uint64_t kMinEntriesToSplit = uint64_t{1} << 16;
+constexpr int kMaxThreads = 8;
 
 // Sums the event index; any record that does not decode, or names a size outside the log, fails.
 absl::Status SumEventIndex(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                           const crypto::Hasher& hasher, uint64_t size, IndexSum& sum) {
+                           const crypto::Hasher& hasher, uint64_t size, RecordSum& sum) {
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEventIds)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const absl::string_view id(it->key().data(), it->key().size());
@@ -71,180 +60,222 @@ absl::Status SumEventIndex(const LedgerDb& db, const rocksdb::ReadOptions& ro,
                                               " and tree size ", record->committed_size,
                                               " in a log of ", size));
     }
-    sum.Add(hasher, id, record->seq, record->payload_hash);
+    sum.Add(hasher, id, record->seq, &record->payload_hash);
   }
   return FromRocks(it->status(), "reading event_ids");
 }
 
-// Entries handed from the tree pass (calling thread) to the decoding pass (worker).
-// The decoding pass reads the entries with its own iterator (cheaper than copying them across);
-// a block carries only the leaf hashes the tree pass computed for them.
-struct EntryBlock {
-  uint64_t first_seq = 0;
-  std::vector<crypto::Digest> leaves;
-};
-
-// A bounded hand-off of blocks; Close() ends the stream.
-class BlockQueue {
- public:
-  void Push(EntryBlock block) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &BlockQueue::HasRoom));
-    blocks_.push_back(std::move(block));
-  }
-  std::optional<EntryBlock> Pop() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &BlockQueue::ReadyToPop));
-    if (blocks_.empty()) return std::nullopt;
-    EntryBlock block = std::move(blocks_.front());
-    blocks_.pop_front();
-    return block;
-  }
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
-
- private:
-  bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return blocks_.size() < 8 || closed_; }
-  bool ReadyToPop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !blocks_.empty() || closed_; }
-
-  absl::Mutex mu_;
-  std::deque<EntryBlock> blocks_ ABSL_GUARDED_BY(mu_);
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-// The decoding pass: every entry parses, records its own seq, links each batch's chain to the
-// batch's previous entry, and adds its event-index record to the sum. Stops at the first break.
-class DecodingPass {
- public:
-  DecodingPass(const crypto::Hasher& hasher, const AuditOptions& options)
-      : hasher_(hasher), options_(options) {}
-
-  void Run(const LedgerDb& db, const rocksdb::ReadOptions& ro, BlockQueue& queue) {
-    std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEntries)));
-    it->SeekToFirst();
-    while (std::optional<EntryBlock> block = queue.Pop()) {
-      if (failure_.has_value()) continue;  // drain, so the producer never blocks
-      for (size_t i = 0; i < block->leaves.size() && !failure_.has_value(); ++i, it->Next()) {
-        const uint64_t seq = block->first_seq + i;
-        // The tree pass saw this key at this position; a different view here means the
-        // database changed under the audit.
-        if (!it->Valid() || it->key().size() != 8 ||
-            ReadBigEndian64(absl::string_view(it->key().data(), 8)) != seq) {
-          Fail(seq, "changed while being audited");
-          break;
-        }
-        Check(seq, absl::string_view(it->value().data(), it->value().size()), block->leaves[i]);
-      }
-    }
-  }
-  const std::optional<AuditFailure>& failure() const { return failure_; }
-  const IndexSum& index_sum() const { return sum_; }
-  // Each batch's newest entry as the chains give it, and a sum over every (batch, entry) link.
-  const absl::flat_hash_map<std::string, BatchHead>& chain_heads() const { return chain_heads_; }
-  const IndexSum& batch_entries_sum() const { return links_; }
-
- private:
-  void Check(uint64_t seq, absl::string_view bytes, const crypto::Digest& leaf) {
-    if (!entry_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      return Fail(seq, "stored bytes do not parse as LedgerEntry");
-    }
-    if (entry_.seq() != seq) return Fail(seq, absl::StrCat("records seq ", entry_.seq()));
-    if (options_.check_event_index) {
-      sum_.Add(hasher_, entry_.event_id(), seq, hasher_.Hash(entry_.signed_event().payload()));
-    }
-    if (!options_.check_batch_chains) return;
-    absl::string_view previous_id;
-    for (const v1::BatchLink& link : entry_.batch_prev()) {
-      if (!previous_id.empty() && link.batch_id() <= previous_id) {
-        return Fail(seq, "batch_prev is not sorted and unique");
-      }
-      previous_id = link.batch_id();
-      auto head = chain_heads_.find(link.batch_id());
-      const absl::string_view expected =
-          head == chain_heads_.end() ? absl::string_view()
-                                     : crypto::AsBytes(head->second.leaf_hash);
-      if (link.prev_leaf_hash() != expected) {
-        return Fail(seq, absl::StrCat("batch_prev[", link.batch_id(),
-                                      "] does not link to the batch's previous entry"));
-      }
-    }
-    for (const v1::BatchLink& link : entry_.batch_prev()) {
-      chain_heads_[link.batch_id()] = BatchHead{seq, leaf};
-      links_.Add(hasher_, link.batch_id(), seq, crypto::Digest{});
-    }
-  }
-
-  void Fail(uint64_t seq, absl::string_view why) {
-    failure_ = AuditFailure{seq, absl::StrCat("entry ", seq, ": ", why)};
-  }
-
-  const crypto::Hasher& hasher_;
-  const AuditOptions& options_;
-  v1::LedgerEntry entry_;
-  absl::flat_hash_map<std::string, BatchHead> chain_heads_;
-  IndexSum sum_;
-  IndexSum links_;
-  std::optional<AuditFailure> failure_;
-};
-
-// batch_heads must name, for every batch, its newest entry as the chains give it; batch_entries
-// must hold exactly one key per (batch, entry) link.
-absl::Status CheckBatchIndexes(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                               const crypto::Hasher& hasher, const DecodingPass& decoding) {
-  const auto& heads = decoding.chain_heads();
-  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchHeads)));
-  size_t count = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++count) {
-    const std::string id(it->key().data(), it->key().size());
-    auto stored = DecodeBatchHead(absl::string_view(it->value().data(), it->value().size()), id);
-    if (!stored.ok()) return stored.status();
-    auto want = heads.find(id);
-    if (want == heads.end()) {
-      return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: no entry touches it"));
-    }
-    if (stored->seq != want->second.seq || stored->leaf_hash != want->second.leaf_hash) {
-      return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: names entry ", stored->seq,
-                                              " but the batch's newest entry is ",
-                                              want->second.seq));
-    }
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading batch_heads");
-  if (count != heads.size()) {
-    return absl::DataLossError(absl::StrCat("batch_heads: holds ", count, " batches, the entries ",
-                                            heads.size()));
-  }
-  IndexSum links;
-  std::unique_ptr<rocksdb::Iterator> entries(db.db().NewIterator(ro, db.cf(Cf::kBatchEntries)));
-  for (entries->SeekToFirst(); entries->Valid(); entries->Next()) {
-    const absl::string_view key(entries->key().data(), entries->key().size());
+// Sums batch_entries: one (batch, entry) link per key.
+absl::Status SumBatchEntries(const LedgerDb& db, const rocksdb::ReadOptions& ro,
+                             const crypto::Hasher& hasher, RecordSum& sum) {
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchEntries)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const absl::string_view key(it->key().data(), it->key().size());
     if (key.size() < 10 || key[key.size() - 9] != '\0') {
       return absl::DataLossError("batch_entries: malformed key");
     }
-    links.Add(hasher, key.substr(0, key.size() - 9), ReadBigEndian64(key.substr(key.size() - 8)),
-              crypto::Digest{});
+    sum.Add(hasher, key.substr(0, key.size() - 9), ReadBigEndian64(key.substr(key.size() - 8)),
+            nullptr);
   }
-  if (!entries->status().ok()) return FromRocks(entries->status(), "reading batch_entries");
-  if (!links.SameRecords(decoding.batch_entries_sum())) {
-    return absl::DataLossError(absl::StrCat(
-        "batch_entries: holds ", links.count, " (batch, entry) links, the entries ",
-        decoding.batch_entries_sum().count));
-  }
-  return absl::OkStatus();
+  return FromRocks(it->status(), "reading batch_entries");
 }
 
-// Joins a thread on every way out of a scope.
-class JoinOnExit {
+// Sums batch_heads: (batch id, seq, leaf hash) per head. False in `decoded` when a value does
+// not decode (CheckBatchHeads then names it).
+absl::Status SumBatchHeads(const LedgerDb& db, const rocksdb::ReadOptions& ro,
+                           const crypto::Hasher& hasher, RecordSum& sum, bool& decoded) {
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchHeads)));
+  decoded = true;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const absl::string_view id(it->key().data(), it->key().size());
+    auto head = DecodeBatchHead(absl::string_view(it->value().data(), it->value().size()), id);
+    if (!head.ok()) {
+      decoded = false;
+      break;
+    }
+    sum.Add(hasher, id, head->seq, &head->leaf_hash);
+  }
+  return FromRocks(it->status(), "reading batch_heads");
+}
+
+// Splits [0, size) into about `count` ranges beginning on multiples of 2^split_level; the last
+// range runs to the last stored entry, whatever the recorded size.
+std::vector<RangePlan> PlanRanges(uint64_t size, int count, std::vector<uint64_t> root_sizes) {
+  std::vector<RangePlan> plans;
+  if (count <= 1) {
+    // One range is the whole tree: every node is recomputed in the pass.
+    plans.push_back(RangePlan{0, std::nullopt, 63, std::move(root_sizes)});
+    return plans;
+  }
+  const uint64_t per_range = size / (4 * static_cast<uint64_t>(count));
+  const int split_level =
+      per_range == 0 ? 0 : std::min(kMaxSplitLevel, static_cast<int>(std::bit_width(per_range)) - 1);
+  const uint64_t step = uint64_t{1} << split_level;
+  std::vector<uint64_t> begins;
+  for (int i = 0; i < count; ++i) {
+    const uint64_t begin = (size / count * i + size % count * i / count) / step * step;
+    if (begins.empty() || begin > begins.back()) begins.push_back(begin);
+  }
+  for (size_t i = 0; i < begins.size(); ++i) {
+    RangePlan plan;
+    plan.begin = begins[i];
+    if (i + 1 < begins.size()) plan.end = begins[i + 1];
+    plan.split_level = split_level;
+    plan.root_sizes = root_sizes;
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+// The root of the first `size` leaves from the nodes the passes recomputed; nullopt when one is
+// missing (a pass broke before it).
+std::optional<crypto::Digest> RootFrom(
+    const crypto::Hasher& hasher, uint64_t size, int split_level,
+    const absl::flat_hash_map<NodeKey, crypto::Digest>& upper_nodes,
+    const std::vector<RangeFindings>& findings) {
+  if (size == 0) return crypto::EmptyRoot(hasher);
+  std::vector<crypto::Digest> subtrees;  // left to right
+  for (int level = 63; level >= split_level; --level) {
+    if (((size >> level) & 1) == 0) continue;
+    auto node = upper_nodes.find(NodeKey(level, (size >> level) - 1));
+    if (node == upper_nodes.end()) return std::nullopt;
+    subtrees.push_back(node->second);
+  }
+  const uint64_t low_bits = split_level >= 63 ? size : size & ((uint64_t{1} << split_level) - 1);
+  if (low_bits != 0) {
+    const std::vector<crypto::Digest>* low = nullptr;
+    for (const RangeFindings& f : findings) {
+      if (auto it = f.low_edges.find(size); it != f.low_edges.end()) low = &it->second;
+    }
+    if (low == nullptr) return std::nullopt;
+    subtrees.insert(subtrees.end(), low->begin(), low->end());
+  }
+  crypto::Digest root = subtrees.back();
+  for (size_t i = subtrees.size() - 1; i-- > 0;) {
+    root = crypto::HashChildren(hasher, subtrees[i], root);
+  }
+  return root;
+}
+
+// What the join checks across ranges. Returns the earliest break it finds, if any.
+class RangeJoin {
  public:
-  explicit JoinOnExit(std::thread& t) : t_(t) {}
-  ~JoinOnExit() {
-    if (t_.joinable()) t_.join();
+  RangeJoin(const crypto::Hasher& hasher, std::vector<RangeFindings>& findings, int split_level)
+      : hasher_(hasher), findings_(findings), split_level_(split_level) {}
+
+  // The stored nodes over leaves of more than one range, lowest level first, so that each
+  // node's children are already checked.
+  void CheckDeferredNodes(std::optional<Break>& first) {
+    std::vector<DeferredNode> deferred;
+    for (RangeFindings& f : findings_) {
+      upper_nodes_.insert(f.upper_nodes.begin(), f.upper_nodes.end());
+      deferred.insert(deferred.end(), f.deferred.begin(), f.deferred.end());
+    }
+    std::sort(deferred.begin(), deferred.end(), [](const DeferredNode& a, const DeferredNode& b) {
+      return std::tie(a.level, a.seq) < std::tie(b.level, b.seq);
+    });
+    for (const DeferredNode& node : deferred) {
+      const uint64_t index = ((node.seq + 1) >> node.level) - 1;
+      const uint8_t child_level = node.level - 1;
+      auto left = upper_nodes_.find(NodeKey(child_level, 2 * index));
+      auto right = upper_nodes_.find(NodeKey(child_level, 2 * index + 1));
+      if (left == upper_nodes_.end() || right == upper_nodes_.end()) continue;  // broke before
+      const crypto::Digest hash = crypto::HashChildren(hasher_, left->second, right->second);
+      if (hash != node.stored) {
+        KeepEarlier(first, Break{node.seq, BreakStage::kTree, 0,
+                                 absl::StrCat("entry ", node.seq,
+                                              ": the tree nodes it completed differ from those "
+                                              "recomputed from the entries")});
+        continue;
+      }
+      upper_nodes_.emplace(NodeKey(node.level, index), hash);
+    }
   }
 
+  // Each batch's first link in a range against its newest entry in the ranges before, whose
+  // head is then no longer the batch's newest: taken out of the sum of the newest heads.
+  void CheckPendingLinks(std::optional<Break>& first) {
+    for (const RangeFindings& f : findings_) newest_heads_.Merge(f.head_sum);
+    for (size_t i = 1; i < findings_.size(); ++i) {
+      for (const internal::PendingLink& link : findings_[i].pending) {
+        const BatchHead* head = NewestBefore(i, link.batch_id);
+        if (head != nullptr) newest_heads_.Remove(hasher_, link.batch_id, head->seq, &head->leaf_hash);
+        const absl::string_view expected =
+            head == nullptr ? absl::string_view() : crypto::AsBytes(head->leaf_hash);
+        if (link.prev_leaf_hash != expected) {
+          KeepEarlier(first, Break{link.seq, BreakStage::kContents, link.link,
+                                   absl::StrCat("entry ", link.seq, ": batch_prev[",
+                                                link.batch_id,
+                                                "] does not link to the batch's previous entry")});
+        }
+      }
+    }
+  }
+
+  std::optional<crypto::Digest> Root(uint64_t size) const {
+    return RootFrom(hasher_, size, split_level_, upper_nodes_, findings_);
+  }
+
+  // The batch's newest entry in the ranges before range `end`.
+  const BatchHead* NewestBefore(size_t end, absl::string_view batch_id) const {
+    for (size_t j = end; j-- > 0;) {
+      auto it = findings_[j].heads.find(batch_id);
+      if (it != findings_[j].heads.end()) return &it->second;
+    }
+    return nullptr;
+  }
+  // (batch id, seq, leaf hash) of each batch's newest entry, and so one per batch the entries
+  // touch (after CheckPendingLinks).
+  const RecordSum& newest_heads() const { return newest_heads_; }
+
  private:
-  std::thread& t_;
+  const crypto::Hasher& hasher_;
+  std::vector<RangeFindings>& findings_;
+  const int split_level_;
+  absl::flat_hash_map<NodeKey, crypto::Digest> upper_nodes_;
+  RecordSum newest_heads_;
 };
+
+// Names what is wrong in batch_heads once its sum differs from the newest heads': batch_heads
+// must name, for every batch, its newest entry as the chains give it.
+absl::Status CheckBatchHeads(const LedgerDb& db, const rocksdb::ReadOptions& ro,
+                             const RangeJoin& join, size_t ranges) {
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchHeads)));
+  uint64_t count = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++count) {
+    const absl::string_view id(it->key().data(), it->key().size());
+    auto stored = DecodeBatchHead(absl::string_view(it->value().data(), it->value().size()), id);
+    if (!stored.ok()) return stored.status();
+    const BatchHead* want = join.NewestBefore(ranges, id);
+    if (want == nullptr) {
+      return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: no entry touches it"));
+    }
+    if (stored->seq != want->seq || stored->leaf_hash != want->leaf_hash) {
+      return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: names entry ", stored->seq,
+                                              " but the batch's newest entry is ", want->seq));
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading batch_heads");
+  if (count != join.newest_heads().count) {
+    return absl::DataLossError(absl::StrCat("batch_heads: holds ", count, " batches, the entries ",
+                                            join.newest_heads().count));
+  }
+  return absl::DataLossError("batch_heads: differ from the batches' newest entries");
+}
+
+// Runs every task on `threads` threads (the caller's among them), each task once.
+void RunTasks(const std::vector<std::function<void()>>& tasks, int threads) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) tasks[i]();
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < threads && static_cast<size_t>(t) < tasks.size(); ++t) {
+    helpers.emplace_back(work);
+  }
+  work();
+  for (std::thread& t : helpers) t.join();
+}
 
 }  // namespace
 
@@ -275,17 +306,17 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   }
   auto config = DecodeLogConfig(**stored_config);
   if (!config.ok()) return fail(std::nullopt, std::string(config.status().message()));
-  auto hasher = crypto::Hasher::Create(config->hash);
-  if (!hasher.ok()) return hasher.status();
-  const LogView view(db, **hasher);
+  auto hasher_or = crypto::Hasher::Create(config->hash);
+  if (!hasher_or.ok()) return hasher_or.status();
+  const crypto::Hasher& hasher = **hasher_or;
+  const LogView view(db, hasher);
   auto stored_size = read_meta(kMetaTreeSize);
   if (!stored_size.ok()) return stored_size.status();
   if (stored_size->has_value() && (*stored_size)->size() != 8) {
     return fail(std::nullopt, "meta tree_size: malformed");
   }
-  const std::optional<uint64_t> size =
-      stored_size->has_value() ? ReadBigEndian64(**stored_size) : 0;
-  report.tree_size = *size;
+  const uint64_t size = stored_size->has_value() ? ReadBigEndian64(**stored_size) : 0;
+  report.tree_size = size;
 
   // The checkpoint is checked first for its signature, and later against the recomputed root.
   std::optional<crypto::Checkpoint> checkpoint;
@@ -305,153 +336,154 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
       return fail(std::nullopt, absl::StrCat("checkpoint: origin '", checkpoint->origin,
                                              "' is not the log's origin '", config->origin, "'"));
     }
-    if (checkpoint->size > *size) {
+    if (checkpoint->size > size) {
       return fail(std::nullopt, absl::StrCat("checkpoint: signed for tree size ",
-                                             checkpoint->size, " but the log holds ", *size));
+                                             checkpoint->size, " but the log holds ", size));
     }
-    if (checkpoint->size == 0 && checkpoint->root_hash != crypto::EmptyRoot(**hasher)) {
+    if (checkpoint->size == 0 && checkpoint->root_hash != crypto::EmptyRoot(hasher)) {
       return fail(std::nullopt, "checkpoint: size 0 with a root other than the empty tree's");
     }
   }
 
-  // Three passes run at once: the tree pass here (leaf hashes, stored nodes, the checkpoint's
-  // root), the decoding pass on a worker fed in blocks, and the event-index scan on another.
-  IndexSum index_sum;
+  // The tasks: one pass per range of entries, then the two index sums.
+  const int threads =
+      options.threads > 0
+          ? options.threads
+          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, kMaxThreads);
+  const int range_count = options.entry_ranges > 0 ? options.entry_ranges
+                          : size >= kMinEntriesToSplit ? 2 * threads
+                                                       : 1;
+  std::vector<uint64_t> root_sizes = {size};
+  if (checkpoint.has_value() && checkpoint->size != size) root_sizes.push_back(checkpoint->size);
+  const std::vector<RangePlan> plans = PlanRanges(size, range_count, root_sizes);
+  std::vector<RangeFindings> findings(plans.size());
+  std::vector<absl::Status> range_status(plans.size());
+  std::atomic<uint64_t> stop_at{std::numeric_limits<uint64_t>::max()};
+
+  std::atomic<uint64_t> audited{0};
+  absl::Mutex progress_mu;
+  const std::function<void(uint64_t)> advance = [&](uint64_t n) {
+    if (!options.progress || options.progress_every == 0) return;
+    const uint64_t before = audited.fetch_add(n);
+    const uint64_t after = before + n;
+    if (before / options.progress_every != after / options.progress_every) {
+      absl::MutexLock lock(&progress_mu);
+      options.progress(after / options.progress_every * options.progress_every);
+    }
+  };
+
+  std::vector<std::function<void()>> tasks;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    tasks.push_back([&, i] {
+      range_status[i] =
+          internal::AuditEntryRange(db, ro, hasher, options, plans[i], stop_at, advance,
+                                    findings[i]);
+    });
+  }
+  RecordSum index_sum;
   absl::Status index_status;
-  std::thread index_thread;
-  JoinOnExit join_index(index_thread);
   if (options.check_event_index) {
-    index_thread =
-        std::thread([&] { index_status = SumEventIndex(db, ro, **hasher, *size, index_sum); });
+    tasks.push_back([&] { index_status = SumEventIndex(db, ro, hasher, size, index_sum); });
   }
-  BlockQueue queue;
-  DecodingPass decoding(**hasher, options);
-  std::thread decoding_thread([&] { decoding.Run(db, ro, queue); });
-  JoinOnExit join_decoding(decoding_thread);
-  struct CloseOnExit {
-    BlockQueue& q;
-    ~CloseOnExit() { q.Close(); }
-  } close_queue{queue};
-  constexpr size_t kBlockEntries = 2048;
-  EntryBlock block;
+  RecordSum batch_entries_sum;
+  absl::Status batch_entries_status;
+  RecordSum batch_heads_sum;
+  absl::Status batch_heads_status;
+  bool batch_heads_decoded = true;
+  if (options.check_batch_chains) {
+    tasks.push_back(
+        [&] { batch_entries_status = SumBatchEntries(db, ro, hasher, batch_entries_sum); });
+    tasks.push_back([&] {
+      batch_heads_status =
+          SumBatchHeads(db, ro, hasher, batch_heads_sum, batch_heads_decoded);
+    });
+  }
+  RunTasks(tasks, threads);
+  for (const absl::Status& s : range_status) {
+    if (!s.ok()) return s;
+  }
 
-  crypto::CompactRange tree(**hasher);
-  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEntries)));
-  std::unique_ptr<rocksdb::Iterator> nodes(db.db().NewIterator(ro, db.cf(Cf::kTree)));
-  nodes->SeekToFirst();
-  uint64_t seq = 0;
-  std::optional<AuditFailure> tree_failure;
-  auto tree_fail = [&](std::string reason) { tree_failure = AuditFailure{seq, std::move(reason)}; };
-  for (it->SeekToFirst(); it->Valid(); it->Next(), nodes->Next(), ++seq) {
-    const rocksdb::Slice key = it->key();
-    if (key.size() != 8) {
-      tree_fail(absl::StrCat("entry ", seq, ": malformed key"));
-      break;
-    }
-    const uint64_t stored_seq = ReadBigEndian64(absl::string_view(key.data(), 8));
-    if (stored_seq != seq) {
-      tree_fail(absl::StrCat("entry ", seq, ": missing (the next stored entry is ", stored_seq, ")"));
-      break;
-    }
-    const absl::string_view bytes(it->value().data(), it->value().size());
-    const crypto::Digest leaf = crypto::HashLeaf(**hasher, bytes);
-    const auto completed = tree.Append(leaf);
-    if (!nodes->Valid() || nodes->key() != key) {
-      if (!nodes->status().ok()) return FromRocks(nodes->status(), "reading tree");
-      tree_fail(absl::StrCat("entry ", seq, ": its tree nodes are not stored"));
-      break;
-    }
-    const absl::string_view stored(nodes->value().data(), nodes->value().size());
-    bool same = stored.size() == completed.size() * crypto::kDigestSize;
-    for (size_t i = 0; same && i < completed.size(); ++i) {
-      same = stored.substr(i * crypto::kDigestSize, crypto::kDigestSize) ==
-             crypto::AsBytes(completed[i].second);
-    }
-    if (!same) {
-      tree_fail(stored.substr(0, crypto::kDigestSize) == crypto::AsBytes(leaf)
-                    ? absl::StrCat("entry ", seq,
-                                   ": the tree nodes it completed differ from those recomputed "
-                                   "from the entries")
-                    : absl::StrCat("entry ", seq,
-                                   ": its bytes do not hash to the stored leaf (the entry or its "
-                                   "leaf hash was altered)"));
-      break;
-    }
-    if (checkpoint.has_value() && checkpoint->size == seq + 1 &&
-        tree.Root() != checkpoint->root_hash) {
-      tree_fail(absl::StrCat("checkpoint: the entries give root ", crypto::ToHex(tree.Root()),
-                             " at size ", seq + 1, " but the signed checkpoint says ",
-                             crypto::ToHex(checkpoint->root_hash)));
-      break;
-    }
-    if (block.leaves.empty()) block.first_seq = seq;
-    block.leaves.push_back(leaf);
-    if (block.leaves.size() == kBlockEntries) {
-      queue.Push(std::move(block));
-      block = EntryBlock();
-    }
-    if (options.progress && options.progress_every > 0 && (seq + 1) % options.progress_every == 0) {
-      options.progress(seq + 1);
+  // The first break wins, whichever pass or join check found it.
+  std::optional<Break> first;
+  uint64_t stored_entries = 0;
+  for (const RangeFindings& f : findings) {
+    if (f.failure.has_value()) KeepEarlier(first, *f.failure);
+    stored_entries += f.entries;
+  }
+  RangeJoin join(hasher, findings, plans.front().split_level);
+  join.CheckDeferredNodes(first);
+  join.CheckPendingLinks(first);
+  if (checkpoint.has_value() && checkpoint->size > 0 && checkpoint->size <= stored_entries) {
+    const std::optional<crypto::Digest> root = join.Root(checkpoint->size);
+    if (root.has_value() && *root != checkpoint->root_hash) {
+      KeepEarlier(first, Break{checkpoint->size - 1, BreakStage::kCheckpoint, 0,
+                               absl::StrCat("checkpoint: the entries give root ",
+                                            crypto::ToHex(*root), " at size ", checkpoint->size,
+                                            " but the signed checkpoint says ",
+                                            crypto::ToHex(checkpoint->root_hash))});
     }
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading entries");
-  if (!block.leaves.empty()) queue.Push(std::move(block));
-  queue.Close();
-  decoding_thread.join();
-
-  // The first break wins, whichever pass found it.
-  const std::optional<AuditFailure>& decode_failure = decoding.failure();
-  if (decode_failure.has_value() &&
-      (!tree_failure.has_value() || *decode_failure->seq < *tree_failure->seq)) {
-    report.entries_checked = *decode_failure->seq;
-    report.failure = decode_failure;
+  if (first.has_value()) {
+    report.entries_checked = first->seq;
+    report.failure = AuditFailure{first->seq, std::move(first->reason)};
     return report;
   }
-  if (tree_failure.has_value()) {
-    report.entries_checked = *tree_failure->seq;
-    report.failure = tree_failure;
-    return report;
-  }
-  report.entries_checked = seq;
-  if (seq != *size) {
+  report.entries_checked = stored_entries;
+  if (stored_entries != size) {
     return fail(std::nullopt,
-                absl::StrCat("entries: ", seq, " stored but the tree size says ", *size));
+                absl::StrCat("entries: ", stored_entries, " stored but the tree size says ", size));
   }
-  report.root = tree.Root();
+  const std::optional<crypto::Digest> root = join.Root(size);
+  if (!root.has_value()) return absl::InternalError("audit: the log's root was not recomputed");
+  report.root = *root;
 
   if (options.check_batch_chains) {
-    if (auto s = CheckBatchIndexes(db, ro, **hasher, decoding); !s.ok()) {
+    absl::Status s = batch_heads_status;
+    if (s.ok() && (!batch_heads_decoded || !(batch_heads_sum == join.newest_heads()))) {
+      s = CheckBatchHeads(db, ro, join, findings.size());
+    }
+    if (s.ok()) s = batch_entries_status;
+    if (s.ok()) {
+      RecordSum links;
+      for (const RangeFindings& f : findings) links.Merge(f.links);
+      if (!(links == batch_entries_sum)) {
+        s = absl::DataLossError(absl::StrCat("batch_entries: holds ", batch_entries_sum.count,
+                                             " (batch, entry) links, the entries ", links.count));
+      }
+    }
+    if (!s.ok()) {
       if (!absl::IsDataLoss(s)) return s;
       return fail(std::nullopt, std::string(s.message()));
     }
   }
 
   if (options.check_event_index) {
-    index_thread.join();
     if (!index_status.ok()) {
       if (!absl::IsDataLoss(index_status)) return index_status;
       return fail(std::nullopt, std::string(index_status.message()));
     }
-    if (!index_sum.SameRecords(decoding.index_sum())) {
+    RecordSum events;
+    for (const RangeFindings& f : findings) events.Merge(f.events);
+    if (!(index_sum == events)) {
       // Locate the difference: the first entry whose record is absent or wrong.
-      v1::LedgerEntry entry;
-      for (uint64_t s = 0; s < seq; ++s) {
+      EntryScanner scanner;
+      for (uint64_t s = 0; s < stored_entries; ++s) {
         auto bytes = view.EntryBytes(s);
         if (!bytes.ok()) return bytes.status();
-        if (!entry.ParseFromString(*bytes)) {
+        if (!scanner.Scan(*bytes)) {
           return fail(s, absl::StrCat("entry ", s, ": stored bytes do not parse as LedgerEntry"));
         }
-        auto record = view.FindEventRecord(entry.event_id());
+        auto record = view.FindEventRecord(scanner.event_id());
         if (!record.ok()) return record.status();
         if (!record->has_value() || (*record)->seq != s ||
-            (*record)->payload_hash != (*hasher)->Hash(entry.signed_event().payload())) {
-          return fail(s, absl::StrCat("entry ", s, ": event_ids[", entry.event_id(),
+            (*record)->payload_hash != hasher.Hash(scanner.payload())) {
+          return fail(s, absl::StrCat("entry ", s, ": event_ids[", scanner.event_id(),
                                       "] does not point back at it"));
         }
       }
       return fail(std::nullopt,
-                  absl::StrCat("event_ids: holds ", index_sum.count, " records for ",
-                               decoding.index_sum().count, " entries (records for no entry)"));
+                  absl::StrCat("event_ids: holds ", index_sum.count, " records for ", events.count,
+                               " entries (records for no entry)"));
     }
   }
   return report;

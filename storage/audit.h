@@ -1,6 +1,8 @@
 // Full verification of a ledger directory, from the bytes up: every entry is re-hashed, every
-// stored tree node is recomputed and compared, every batch's hash chain is followed, and the
-// newest signed checkpoint's signature and root are checked against what the entries give.
+// stored tree node is recomputed and compared, every batch's hash chain is followed, the batch
+// heads, batch histories and event index are checked against the entries, and the newest signed
+// checkpoint's signature and root are checked against what the entries give. All from one
+// snapshot, on several threads, naming the first entry that breaks.
 #ifndef HERBTRACE_STORAGE_AUDIT_H_
 #define HERBTRACE_STORAGE_AUDIT_H_
 
@@ -21,9 +23,15 @@ struct AuditOptions {
   bool check_batch_chains = true;
   // Check that event_ids points back at every entry (one point read per entry).
   bool check_event_index = true;
-  // Called every `progress_every` entries with the count so far.
+  // Called every `progress_every` entries with the count so far, from the audit's threads, one
+  // call at a time.
   std::function<void(uint64_t)> progress;
   uint64_t progress_every = 1'000'000;
+  // Threads the audit runs on, the caller's among them (0: one per core, at most 8), and how
+  // many ranges of entries they share (0: two per thread for a log of 65,536 entries or more,
+  // else one). What the audit finds, and the entry it names, do not depend on either.
+  int threads = 0;
+  int entry_ranges = 0;
 };
 
 struct AuditFailure {
