@@ -12,14 +12,33 @@ absl::StatusOr<const LoggedEvent*> EventCache::Get(uint64_t seq) {
   auto at = std::lower_bound(index_.begin(), index_.end(), seq,
                              [](const auto& item, uint64_t s) { return item.first < s; });
   if (at != index_.end() && at->first == seq) return at->second;
-  auto logged = std::make_unique<LoggedEvent>();
-  logged->seq = seq;
   auto bytes = view_.EntryBytes(seq);
   if (!bytes.ok()) return bytes.status();
-  logged->bytes = *std::move(bytes);
-  auto leaf = view_.LeafHash(seq);
-  if (!leaf.ok()) return leaf.status();
-  logged->leaf_hash = *leaf;
+  return Keep(seq, *std::move(bytes));
+}
+
+absl::Status EventCache::Load(absl::Span<const uint64_t> seqs) {
+  std::vector<uint64_t> missing;
+  for (uint64_t seq : seqs) {
+    auto at = std::lower_bound(index_.begin(), index_.end(), seq,
+                               [](const auto& item, uint64_t s) { return item.first < s; });
+    if (at == index_.end() || at->first != seq) missing.push_back(seq);
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  if (missing.empty()) return absl::OkStatus();
+  auto bytes = view_.EntriesBytes(missing);
+  if (!bytes.ok()) return bytes.status();
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (auto kept = Keep(missing[i], std::move((*bytes)[i])); !kept.ok()) return kept.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const LoggedEvent*> EventCache::Keep(uint64_t seq, std::string bytes) {
+  auto logged = std::make_unique<LoggedEvent>();
+  logged->seq = seq;
+  logged->bytes = std::move(bytes);
   if (!logged->entry.ParseFromString(logged->bytes)) {
     return absl::DataLossError(absl::StrCat("entry ", seq, ": stored bytes do not parse"));
   }
@@ -28,6 +47,8 @@ absl::StatusOr<const LoggedEvent*> EventCache::Get(uint64_t seq) {
   }
   const LoggedEvent* out = logged.get();
   owned_.push_back(std::move(logged));
+  auto at = std::lower_bound(index_.begin(), index_.end(), seq,
+                             [](const auto& item, uint64_t s) { return item.first < s; });
   index_.insert(at, {seq, out});
   return out;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "crypto/hash.h"
 #include "herbtrace/v1/entry.pb.h"
 #include "herbtrace/v1/event.pb.h"
@@ -22,11 +23,11 @@
 
 namespace herbtrace::server {
 
-// One stored entry: its bytes as stored, its leaf hash, and both decoded.
+// One stored entry: its bytes as stored, and decoded. (Proofs carry the leaf hash; see
+// trace_reads.h.)
 struct LoggedEvent {
   uint64_t seq = 0;
   std::string bytes;
-  crypto::Digest leaf_hash{};
   v1::LedgerEntry entry;
   v1::Event event;
 };
@@ -38,10 +39,16 @@ class EventCache {
   explicit EventCache(const storage::LogView& view) : view_(view) {}
   // DataLoss when the stored entry or its payload does not parse.
   absl::StatusOr<const LoggedEvent*> Get(uint64_t seq);
+  // Get of each of `seqs` with the entries not read yet read in one batch, so a walk that
+  // needs a lot's whole history pays one batched read for it, not one read per entry.
+  absl::Status Load(absl::Span<const uint64_t> seqs);
   // The entry of an event id, if the log has it.
   absl::StatusOr<const LoggedEvent*> Find(absl::string_view event_id);
 
  private:
+  // Decodes `bytes`, the stored entry `seq`, and keeps it. REQUIRES: seq is not kept yet.
+  absl::StatusOr<const LoggedEvent*> Keep(uint64_t seq, std::string bytes);
+
   const storage::LogView& view_;
   std::vector<std::unique_ptr<LoggedEvent>> owned_;
   std::vector<std::pair<uint64_t, const LoggedEvent*>> index_;  // sorted by seq

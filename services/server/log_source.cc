@@ -115,7 +115,15 @@ absl::StatusOr<StoredCheckpoint> LogSource::LatestCheckpoint() const {
   if (!note->has_value()) {
     return absl::FailedPreconditionError("checkpoint: the log has not signed a checkpoint yet");
   }
-  return ParseStored(**std::move(note));
+  {
+    absl::MutexLock lock(&latest_mu_);
+    if (latest_.has_value() && latest_->note == **note) return *latest_;
+  }
+  auto parsed = ParseStored(**std::move(note));
+  if (!parsed.ok()) return parsed;
+  absl::MutexLock lock(&latest_mu_);
+  latest_ = *parsed;
+  return parsed;
 }
 
 absl::StatusOr<StoredCheckpoint> LogSource::CheckpointCovering(uint64_t size) {

@@ -81,7 +81,8 @@ class LogSource {
   // Replicas: catch up now. No-op on the writer.
   absl::Status CatchUp();
 
-  // The latest signed checkpoint. FailedPrecondition before the log signed one.
+  // The latest signed checkpoint. FailedPrecondition before the log signed one. The stored
+  // note is read every time; it is parsed again only when its bytes changed.
   absl::StatusOr<StoredCheckpoint> LatestCheckpoint() const;
 
   // The latest checkpoint, signed anew first when it is smaller than `size` and this is the
@@ -121,6 +122,10 @@ class LogSource {
   const domain::StateReader state_;
   const storage::LogConfig config_;
   const std::string primary_db_path_;
+
+  // The latest stored note as last parsed.
+  mutable absl::Mutex latest_mu_;
+  mutable std::optional<StoredCheckpoint> latest_ ABSL_GUARDED_BY(latest_mu_);
 
   // Serializes catch-ups (the timer's and on-demand ones).
   absl::Mutex catch_up_mu_;

@@ -27,6 +27,19 @@ bool HasRole(const v1::Party& party, v1::PartyRole role) {
   return false;
 }
 
+absl::StatusOr<std::optional<v1::Party>> PartyRecord(const storage::LedgerDb& db,
+                                                     absl::string_view party_id) {
+  const std::string key = domain::keys::Party(party_id);
+  auto value = db.Get(storage::Cf::kRegistry, key);
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::nullopt;
+  v1::Party party;
+  if (!party.ParseFromString(**value)) {
+    return absl::DataLossError(absl::StrCat("state value under '", key, "' does not parse"));
+  }
+  return party;
+}
+
 absl::StatusOr<std::optional<CatalogVersion>> CurrentCatalog(const storage::LedgerDb& db) {
   auto version = db.Get(storage::Cf::kRegistry, domain::keys::kCatalogCurrent);
   if (!version.ok()) return version.status();

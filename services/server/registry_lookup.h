@@ -16,6 +16,11 @@ namespace herbtrace::server {
 
 bool HasRole(const v1::Party& party, v1::PartyRole role);
 
+// The party's registry record without its keys (domain::StateReader::Party also reads every
+// key): one point read. nullopt when the party is not registered.
+absl::StatusOr<std::optional<v1::Party>> PartyRecord(const storage::LedgerDb& db,
+                                                     absl::string_view party_id);
+
 // The herb catalog in force and the LoadHerbCatalog entry that loaded it; nullopt before any.
 struct CatalogVersion {
   std::string version;

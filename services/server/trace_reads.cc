@@ -62,18 +62,22 @@ absl::StatusOr<ProofTree> ResolveProofTree(LogSource& source, uint64_t requested
   return tree;
 }
 
-absl::Status FillProvenEntry(const storage::LogView& view, const LoggedEvent& logged,
-                             uint64_t tree_size, v1::ProvenEntry* out) {
-  auto proof = view.InclusionProof(logged.seq, tree_size);
-  if (!proof.ok()) return proof.status();
-  v1::RawEntry* raw = out->mutable_entry();
-  raw->set_seq(logged.seq);
-  raw->set_entry(logged.bytes);
-  SetBytes(raw->mutable_leaf_hash(), logged.leaf_hash);
-  v1::InclusionProof* p = out->mutable_inclusion_proof();
-  p->set_leaf_index(logged.seq);
-  p->set_tree_size(tree_size);
-  for (const crypto::Digest& d : *proof) SetBytes(p->add_hashes(), d);
+absl::Status AddProvenEntries(const storage::LogView& view, absl::Span<const uint64_t> seqs,
+                              uint64_t tree_size, absl::FunctionRef<v1::ProvenEntry*()> add) {
+  auto proven = view.ProvenEntries(seqs, tree_size);
+  if (!proven.ok()) return proven.status();
+  for (storage::LogView::ProvenEntry& e : *proven) {
+    v1::ProvenEntry* out = add();
+    v1::RawEntry* raw = out->mutable_entry();
+    raw->set_seq(e.seq);
+    raw->set_entry(std::move(e.bytes));
+    SetBytes(raw->mutable_leaf_hash(), e.leaf_hash);
+    v1::InclusionProof* p = out->mutable_inclusion_proof();
+    p->set_leaf_index(e.seq);
+    p->set_tree_size(tree_size);
+    p->mutable_hashes()->Reserve(static_cast<int>(e.proof.size()));
+    for (const crypto::Digest& d : e.proof) SetBytes(p->add_hashes(), d);
+  }
   return absl::OkStatus();
 }
 

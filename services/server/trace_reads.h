@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "herbtrace/v1/ledger.pb.h"
 #include "herbtrace/v1/trace.pb.h"
 #include "services/server/event_views.h"
@@ -32,10 +34,12 @@ struct ProofTree {
 absl::StatusOr<ProofTree> ResolveProofTree(LogSource& source, uint64_t requested,
                                            uint64_t needed, absl::string_view field);
 
-// The entry as stored, its leaf hash, and its inclusion proof in the tree of `tree_size`.
-// REQUIRES: logged.seq < tree_size.
-absl::Status FillProvenEntry(const storage::LogView& view, const LoggedEvent& logged,
-                             uint64_t tree_size, v1::ProvenEntry* out);
+// Each entry of `seqs` as stored, its leaf hash, and its inclusion proof in the tree of
+// `tree_size`, in the order of `seqs`, into the message `add` gives for it. The entries and
+// the tree nodes are read in batches (storage::LogView::ProvenEntries), not one by one.
+// REQUIRES: every seq < tree_size.
+absl::Status AddProvenEntries(const storage::LogView& view, absl::Span<const uint64_t> seqs,
+                              uint64_t tree_size, absl::FunctionRef<v1::ProvenEntry*()> add);
 
 }  // namespace herbtrace::server
 

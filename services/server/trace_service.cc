@@ -152,11 +152,9 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   absl::StatusOr<std::vector<v1::Party>> KnownParties(const std::set<std::string>& ids) {
     std::vector<v1::Party> parties;
     for (const std::string& id : ids) {
-      auto party = source_.state().Party(id);
-      if (absl::IsNotFound(party.status())) continue;
+      auto party = PartyRecord(source_.db(), id);
       if (!party.ok()) return party.status();
-      party->clear_keys();
-      parties.push_back(*std::move(party));
+      if (party->has_value()) parties.push_back(**std::move(party));
     }
     return parties;
   }
@@ -173,18 +171,14 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     const uint64_t needed = seqs->empty() ? 0 : seqs->back() + 1;
     auto tree = ResolveProofTree(source_, request.tree_size(), needed, "tree_size");
     if (!tree.ok()) return tree.status();
-    EventCache events(source_.view());
-    for (uint64_t seq : *seqs) {
-      // Entries past the proof tree cannot be proven in it: a replica whose latest checkpoint
-      // lags, or a caller's older checkpoint. The state's as_of_tree_size tells the caller.
-      if (seq >= tree->size) break;
-      auto logged = events.Get(seq);
-      if (!logged.ok()) return logged.status();
-      v1::HistoryEntry* entry = response.add_entries();
-      if (auto s = FillProvenEntry(source_.view(), **logged, tree->size, entry->mutable_entry());
-          !s.ok()) {
-        return s;
-      }
+    // Entries past the proof tree cannot be proven in it: a replica whose latest checkpoint
+    // lags, or a caller's older checkpoint. The state's as_of_tree_size tells the caller.
+    const auto covered = std::lower_bound(seqs->begin(), seqs->end(), tree->size);
+    if (auto s = AddProvenEntries(
+            source_.view(), absl::MakeConstSpan(seqs->data(), covered - seqs->begin()),
+            tree->size, [&response] { return response.add_entries()->mutable_entry(); });
+        !s.ok()) {
+      return s;
     }
     *response.mutable_state() = std::move(batch->state);
     if (tree->checkpoint.has_value()) *response.mutable_checkpoint() = *tree->checkpoint;
@@ -233,6 +227,7 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
         return TooManyEntries(what, needed.size() + seqs->size(), options_.max_entries);
       }
       created_at[lot.batch_id] = seqs->front();
+      if (auto s = events.Load(*seqs); !s.ok()) return s;
       for (uint64_t seq : *seqs) {
         needed.insert(seq);
         auto logged = events.Get(seq);
@@ -248,7 +243,12 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
           *response.add_custody() = std::move(step);
         }
       }
-      auto tests = source_.state().Tests(lot.batch_id);
+      // Every judged test sets the lot's latest verdict (never UNSPECIFIED): a lot without one
+      // was never tested, and its (empty) range of tests need not be scanned.
+      absl::StatusOr<std::vector<v1::JudgedTest>> tests = std::vector<v1::JudgedTest>();
+      if (state->latest_verdict() != v1::VERDICT_UNSPECIFIED) {
+        tests = source_.state().Tests(lot.batch_id);
+      }
       if (!tests.ok()) return tests.status();
       for (v1::JudgedTest& test : *tests) {
         AddParty(party_ids, test.lab_party_id());
@@ -287,16 +287,13 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       const uint64_t need_size = needed.empty() ? 0 : *needed.rbegin() + 1;
       auto tree = ResolveProofTree(source_, request.tree_size(), need_size, "tree_size");
       if (!tree.ok()) return tree.status();
-      for (uint64_t seq : needed) {
-        // As in History: what the proof tree does not cover is left out, and as_of_tree_size
-        // tells the caller to retry for a later checkpoint.
-        if (seq >= tree->size) break;
-        auto logged = events.Get(seq);
-        if (!logged.ok()) return logged.status();
-        if (auto s = FillProvenEntry(source_.view(), **logged, tree->size, response.add_entries());
-            !s.ok()) {
-          return s;
-        }
+      // As in History: what the proof tree does not cover is left out, and as_of_tree_size
+      // tells the caller to retry for a later checkpoint.
+      std::vector<uint64_t> proven(needed.begin(), needed.lower_bound(tree->size));
+      if (auto s = AddProvenEntries(source_.view(), proven, tree->size,
+                                    [&response] { return response.add_entries(); });
+          !s.ok()) {
+        return s;
       }
       if (tree->checkpoint.has_value()) *response.mutable_checkpoint() = *tree->checkpoint;
     } else if (request.tree_size() == 0) {
@@ -330,6 +327,9 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       needed.insert(party.updated_seq());
     }
     std::set<std::string> key_ids;
+    if (auto s = events.Load(std::vector<uint64_t>(needed.begin(), needed.end())); !s.ok()) {
+      return s;
+    }
     for (uint64_t seq : needed) {
       auto logged = events.Get(seq);
       if (!logged.ok()) return logged.status();
@@ -342,10 +342,16 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       if (!key.ok()) return key.status();
       needed.insert(key->registered_seq());
       if (key->status() == v1::KEY_STATUS_REVOKED) needed.insert(key->revoked_at_seq());
-      auto owner = source_.state().Party(key->party_id());
-      if (owner.ok()) {
-        needed.insert(owner->registered_seq());
-        needed.insert(owner->updated_seq());
+      // Usually a party already listed: its registration entries are in `needed` already.
+      const bool listed = std::any_of(parties.begin(), parties.end(), [&key](const v1::Party& p) {
+        return p.party_id() == key->party_id();
+      });
+      if (listed) continue;
+      auto owner = PartyRecord(source_.db(), key->party_id());
+      if (!owner.ok()) return owner.status();
+      if (owner->has_value()) {
+        needed.insert((*owner)->registered_seq());
+        needed.insert((*owner)->updated_seq());
       }
     }
     for (const std::string& version : limits_versions) {

@@ -148,6 +148,42 @@ TEST_F(TraceServiceTest, GetHistoryOfAnEntryNewerThanTheCheckpointSignsANewOne) 
               IsOk());
 }
 
+TEST_F(TraceServiceTest, AnswersProveAgainstEachNewlySignedCheckpoint) {
+  v1::GetHistoryResponse before;
+  ASSERT_TRUE(GetHistory(chain_.lot1, 0, &before).ok());
+  const std::string first_note = before.checkpoint().note();
+  EXPECT_EQ(source_->LatestCheckpoint()->note, first_note);
+
+  // The log grows and signs a new checkpoint: the server's parsed checkpoint must follow it.
+  const std::string batch = market_->NewBatchCode(market_->grower(), 1);
+  ASSERT_THAT(market_->Submit(market_->grower(), market_->HarvestEvent(batch, 5'000)), IsOk());
+  auto note = market_->Checkpoint();
+  ASSERT_THAT(note, IsOk());
+  ASSERT_NE(*note, first_note);
+  auto latest = source_->LatestCheckpoint();
+  ASSERT_THAT(latest, IsOk());
+  EXPECT_EQ(latest->note, *note);
+  EXPECT_EQ(latest->checkpoint.size, LogSize());
+
+  for (const std::string& code : {chain_.lot1, batch}) {
+    v1::GetHistoryResponse after;
+    ASSERT_TRUE(GetHistory(code, 0, &after).ok());
+    EXPECT_EQ(after.checkpoint().note(), *note);
+    EXPECT_EQ(after.checkpoint().size(), LogSize());
+    ASSERT_FALSE(after.entries().empty());
+    for (const v1::HistoryEntry& h : after.entries()) {
+      EXPECT_EQ(h.entry().inclusion_proof().tree_size(), LogSize());
+      EXPECT_THAT(VerifyProven(h.entry(), RootAt(LogSize())), IsOk());
+    }
+  }
+  v1::GetUpstreamResponse upstream;
+  ASSERT_TRUE(GetUpstream(chain_.lot1, true, &upstream).ok());
+  EXPECT_EQ(upstream.checkpoint().note(), *note);
+  for (const v1::ProvenEntry& e : upstream.entries()) {
+    EXPECT_THAT(VerifyProven(e, RootAt(LogSize())), IsOk());
+  }
+}
+
 TEST_F(TraceServiceTest, GetUpstreamReachesTheHarvestWithEverythingToVerifyIt) {
   v1::GetUpstreamResponse response;
   ASSERT_TRUE(GetUpstream(chain_.lot1, true, &response).ok());
