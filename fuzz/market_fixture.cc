@@ -10,12 +10,12 @@
 #include "absl/time/civil_time.h"
 #include "crypto/signed_note.h"
 #include "fuzz/fixed_keys.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
 #include "services/cli/event_builder.h"
 #include "services/cli/trace_code.h"
 #include "services/domain/catalog_files.h"
 #include "services/domain/identifiers.h"
 #include "services/domain/verified_event.h"
+#include "storage/staged_state.h"
 
 namespace herbtrace::fuzz {
 namespace {
@@ -94,8 +94,9 @@ absl::Status Market::Judge(const v1::SubmitRequest& request, const v1::Event& ev
   verified->openings.assign(request.openings().begin(), request.openings().end());
   append.context = std::move(verified);
 
-  rocksdb::WriteBatchWithIndex staged(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
-  storage::StateTxn txn(*db_, staged, size_, clock_.Now());
+  // Reads the market's state and keeps the event's changes in memory, never written.
+  storage::StagedState staged(*db_, 0);
+  storage::StateTxn txn(staged, size_, clock_.Now());
   absl::Status status = rules_->Apply(append, txn);
   if (status.ok() && accepted) accepted(txn);
   return status;

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "crypto/checkpoint.h"
 #include "crypto/merkle.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
 #include "storage/key_codec.h"
 #include "storage/log_config.h"
 #include "storage/tree_nodes.h"
@@ -81,7 +80,8 @@ Ledger::Ledger(Options options, std::unique_ptr<crypto::Hasher> hasher,
       log_signer_(std::move(log_signer)),
       db_(std::move(db)),
       view_(*db_, *hasher_),
-      tree_(std::move(tree)) {}
+      tree_(std::move(tree)),
+      state_(*db_, options_.state_cache_bytes) {}
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     const std::string& path, Options options, std::unique_ptr<crypto::NoteSigner> log_signer) {
@@ -297,7 +297,7 @@ void Ledger::AppendAsync(AppendRequest request, AppendCallback done) {
     } else if (!failed_.ok()) {
       refused = failed_;  // already the refusal the client is told
     } else {
-      queue_.push_back(Pending{std::move(request), std::move(done)});
+      queue_.push_back(Pending{std::move(request), std::move(done), nullptr, 0});
       return;
     }
   }
@@ -319,6 +319,26 @@ void Ledger::StopAppends(absl::Status refusal, bool recoverable) {
 
 void Ledger::OnStorageError(const absl::Status& error) {
   StopAppends(Refusal(error), Recoverable(error));
+}
+
+void Ledger::AppendManyAsync(std::vector<AppendRequest> requests, AppendManyCallback done) {
+  if (requests.empty()) return;
+  auto shared = std::make_shared<const AppendManyCallback>(std::move(done));
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopping_) {
+      refused = absl::UnavailableError("ledger: closing");
+    } else if (!failed_.ok()) {
+      refused = failed_;
+    } else {
+      for (size_t i = 0; i < requests.size(); ++i) {
+        queue_.push_back(Pending{std::move(requests[i]), nullptr, shared, i});
+      }
+      return;
+    }
+  }
+  for (size_t i = 0; i < requests.size(); ++i) (*shared)(i, refused);
 }
 
 absl::StatusOr<v1::Receipt> Ledger::Append(AppendRequest request) {
@@ -387,7 +407,7 @@ void Ledger::RunSequencer() {
       }
     }
     if (!refused.empty()) {
-      for (Pending& p : refused) p.done(refusal);
+      for (Pending& p : refused) p.Finish(refusal);
       continue;
     }
     if (try_recovery) {
@@ -430,65 +450,43 @@ struct Ledger::Staged {
   crypto::Digest payload_hash{};
 };
 
+// One group while it is staged: the log's own families go straight into `batch`; the rules'
+// state changes are staged in state_ (so later appends of the same group read them) and added
+// to `batch` at commit; batch heads as the group leaves them go to heads_; the group's event ids.
+struct Ledger::Group {
+  rocksdb::WriteBatch batch;
+  std::vector<Staged> staged;
+  absl::flat_hash_map<std::string, size_t> ids;
+  uint64_t next_seq = 0;
+};
+
 namespace {
 
-// Copies a rule's staged state changes into the group's batch, so the group stays one write.
-class CopyStateChanges final : public rocksdb::WriteBatch::Handler {
- public:
-  CopyStateChanges(const LedgerDb& db, rocksdb::WriteBatch& out) : db_(db), out_(out) {}
-
-  rocksdb::Status PutCF(uint32_t cf_id, const rocksdb::Slice& key,
-                        const rocksdb::Slice& value) override {
-    auto* cf = Handle(cf_id);
-    return cf == nullptr ? rocksdb::Status::InvalidArgument("unknown column family")
-                         : out_.Put(cf, key, value);
-  }
-  rocksdb::Status DeleteCF(uint32_t cf_id, const rocksdb::Slice& key) override {
-    auto* cf = Handle(cf_id);
-    return cf == nullptr ? rocksdb::Status::InvalidArgument("unknown column family")
-                         : out_.Delete(cf, key);
-  }
-
- private:
-  rocksdb::ColumnFamilyHandle* Handle(uint32_t id) const {
-    for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-      if (db_.cf(static_cast<Cf>(i))->GetID() == id) return db_.cf(static_cast<Cf>(i));
-    }
-    return nullptr;
-  }
-
-  const LedgerDb& db_;
-  rocksdb::WriteBatch& out_;
-};
+// Past this many cached batch heads the cache is dropped after a commit (~100 bytes each).
+constexpr size_t kMaxCachedHeads = 200'000;
 
 }  // namespace
 
-// One group while it is staged: the log's own families go straight into `batch`; the rules'
-// state changes are staged in the indexed `state` batch (so later appends of the same group read
-// them) and copied over at commit; event ids and batch heads as the group has left them so far.
-struct Ledger::Group {
-  rocksdb::WriteBatch batch;
-  rocksdb::WriteBatchWithIndex state{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
-  std::vector<Staged> staged;
-  absl::flat_hash_map<std::string, size_t> ids;
-  absl::flat_hash_map<std::string, BatchHead> heads;
-  uint64_t next_seq = 0;
-};
+void Ledger::ForgetCachedState() {
+  state_.Discard();
+  heads_.clear();
+}
 
 void Ledger::CommitGroup(std::vector<Pending> pending) {
   Group group;
   group.staged.resize(pending.size());
   group.next_seq = tree_.size();
   const crypto::CompactRange tree_before = tree_;
+  const std::vector<absl::StatusOr<std::optional<EventRecord>>> logged = FindEventRecords(pending);
   for (size_t i = 0; i < pending.size(); ++i) {
-    const AppendRequest& request = pending[i].request;
+    AppendRequest& request = pending[i].request;
     Staged& out = group.staged[i];
     if (request.event_id.empty()) {
       out.result = absl::InvalidArgumentError("event_id: required");
       continue;
     }
     out.payload_hash = hasher_->Hash(request.signed_event.payload());
-    if (ResolveRetry(request, i, group)) continue;
+    if (ResolveRetry(request, logged[i], i, group)) continue;
     absl::Status staged = StageAppend(request, i, group);
     if (!staged.ok()) out.result = staged;
   }
@@ -498,7 +496,7 @@ void Ledger::CommitGroup(std::vector<Pending> pending) {
   for (Staged& s : group.staged) {
     if (s.same_as.has_value()) s.result = group.staged[*s.same_as].result;
   }
-  for (size_t i = 0; i < pending.size(); ++i) pending[i].done(std::move(group.staged[i].result));
+  for (size_t i = 0; i < pending.size(); ++i) pending[i].Finish(std::move(group.staged[i].result));
 
   if (tree_.size() > tree_before.size()) {
     unsigned_appends_ = true;
@@ -510,7 +508,48 @@ void Ledger::CommitGroup(std::vector<Pending> pending) {
   }
 }
 
-bool Ledger::ResolveRetry(const AppendRequest& request, size_t index, Group& group) {
+std::vector<absl::StatusOr<std::optional<EventRecord>>> Ledger::FindEventRecords(
+    const std::vector<Pending>& pending) const {
+  // One MultiGet for the whole group: RocksDB looks each memtable and table file up once for
+  // all the ids (almost all of them new) instead of once per id.
+  std::vector<rocksdb::Slice> keys;
+  std::vector<size_t> of;  // keys[k] is the id of pending[of[k]]
+  keys.reserve(pending.size());
+  of.reserve(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const std::string& id = pending[i].request.event_id;
+    if (id.empty()) continue;
+    keys.emplace_back(id);
+    of.push_back(i);
+  }
+  std::vector<absl::StatusOr<std::optional<EventRecord>>> records(
+      pending.size(), absl::StatusOr<std::optional<EventRecord>>(std::optional<EventRecord>()));
+  if (keys.empty()) return records;
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->db().MultiGet(rocksdb::ReadOptions(), db_->cf(Cf::kEventIds), keys.size(), keys.data(),
+                     values.data(), statuses.data());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    absl::StatusOr<std::optional<EventRecord>>& record = records[of[k]];
+    if (statuses[k].IsNotFound()) continue;
+    if (!statuses[k].ok()) {
+      record = FromRocks(statuses[k], "reading event_ids");
+      continue;
+    }
+    auto decoded = DecodeEventRecord(absl::string_view(values[k].data(), values[k].size()),
+                                     absl::string_view(keys[k].data(), keys[k].size()));
+    if (decoded.ok()) {
+      record = std::optional<EventRecord>(*decoded);
+    } else {
+      record = decoded.status();
+    }
+  }
+  return records;
+}
+
+bool Ledger::ResolveRetry(const AppendRequest& request,
+                          const absl::StatusOr<std::optional<EventRecord>>& logged, size_t index,
+                          Group& group) {
   Staged& out = group.staged[index];
   if (auto it = group.ids.find(request.event_id); it != group.ids.end()) {
     if (group.staged[it->second].payload_hash == out.payload_hash) {
@@ -521,13 +560,12 @@ bool Ledger::ResolveRetry(const AppendRequest& request, size_t index, Group& gro
     }
     return true;
   }
-  auto existing = view_.FindEventRecord(request.event_id);
-  if (!existing.ok()) {
-    out.result = existing.status();
+  if (!logged.ok()) {
+    out.result = logged.status();
     return true;
   }
-  if (!existing->has_value()) return false;
-  const EventRecord& record = **existing;
+  if (!logged->has_value()) return false;
+  const EventRecord& record = **logged;
   if (record.payload_hash == out.payload_hash) {
     out.result = view_.ReceiptFor(record.seq, record.committed_size);
   } else {
@@ -538,32 +576,33 @@ bool Ledger::ResolveRetry(const AppendRequest& request, size_t index, Group& gro
   return true;
 }
 
-absl::StatusOr<std::optional<BatchHead>> Ledger::CurrentHead(const std::string& batch_id,
-                                                             const Group& group) const {
-  if (auto it = group.heads.find(batch_id); it != group.heads.end()) return it->second;
+absl::StatusOr<std::optional<BatchHead>> Ledger::CurrentHead(const std::string& batch_id) const {
+  if (auto it = heads_.find(batch_id); it != heads_.end()) return it->second;
   return view_.Head(batch_id);
 }
 
-absl::Status Ledger::StageAppend(const AppendRequest& request, size_t index, Group& group) {
+absl::Status Ledger::StageAppend(AppendRequest& request, size_t index, Group& group) {
   const uint64_t seq = group.next_seq;
   const absl::Time now = options_.clock->Now();
-  group.state.SetSavePoint();
-  StateTxn txn(*db_, group.state, seq, now);
+  state_.BeginAppend();
+  StateTxn txn(state_, seq, now);
   absl::Status status =
       options_.rule != nullptr ? options_.rule->Apply(request, txn) : absl::OkStatus();
   v1::LedgerEntry entry;
-  if (status.ok()) status = LinkBatches(request, txn.touched_batches(), group, entry);
+  if (status.ok()) status = LinkBatches(request, txn.touched_batches(), entry);
   if (!status.ok()) {
-    group.state.RollbackToSavePoint();
+    state_.RejectAppend();
     return status;
   }
-  group.state.PopSavePoint();
+  state_.AcceptAppend();
 
   entry.set_seq(seq);
   entry.set_received_at_unix_micros(absl::ToUnixMicros(now));
   entry.set_event_id(request.event_id);
-  *entry.mutable_signed_event() = request.signed_event;
-  if (request.bundle.has_value()) *entry.mutable_bundle() = *request.bundle;
+  // Accepted: the request's bytes are needed only in the entry now (a retry later in the group
+  // compares payload hashes).
+  *entry.mutable_signed_event() = std::move(request.signed_event);
+  if (request.bundle.has_value()) *entry.mutable_bundle() = std::move(*request.bundle);
   const std::string bytes = entry.SerializeAsString();
   const crypto::Digest leaf = crypto::HashLeaf(*hasher_, bytes);
 
@@ -572,7 +611,7 @@ absl::Status Ledger::StageAppend(const AppendRequest& request, size_t index, Gro
   group.batch.Put(db_->cf(Cf::kTree), seq_key, EncodeTreeNodes(tree_.Append(leaf)));
   const std::string head = EncodeBatchHead(BatchHead{seq, leaf});
   for (const std::string& batch_id : txn.touched_batches()) {
-    group.heads[batch_id] = BatchHead{seq, leaf};
+    heads_[batch_id] = BatchHead{seq, leaf};
     group.batch.Put(db_->cf(Cf::kBatchHeads), batch_id, head);
     group.batch.Put(db_->cf(Cf::kBatchEntries), BatchEntryKey(batch_id, seq), rocksdb::Slice());
   }
@@ -589,14 +628,14 @@ absl::Status Ledger::StageAppend(const AppendRequest& request, size_t index, Gro
 }
 
 absl::Status Ledger::LinkBatches(const AppendRequest& request,
-                                 const std::set<std::string>& touched, const Group& group,
+                                 const std::set<std::string>& touched,
                                  v1::LedgerEntry& entry) const {
   for (const std::string& batch_id : touched) {
     if (batch_id.empty() || batch_id.find('\0') != std::string::npos) {
       // Index keys use NUL as a separator.
       return absl::InvalidArgumentError("batch_id: must not be empty or contain NUL");
     }
-    auto head = CurrentHead(batch_id, group);
+    auto head = CurrentHead(batch_id);
     if (!head.ok()) return head.status();
     v1::BatchLink* link = entry.add_batch_prev();
     link->set_batch_id(batch_id);
@@ -606,7 +645,7 @@ absl::Status Ledger::LinkBatches(const AppendRequest& request,
     }
   }
   for (const auto& [batch_id, expected] : request.expected_heads) {
-    auto head = CurrentHead(batch_id, group);
+    auto head = CurrentHead(batch_id);
     if (!head.ok()) return head.status();
     const std::string current =
         head->has_value() ? std::string(crypto::AsBytes((*head)->leaf_hash)) : std::string();
@@ -630,19 +669,18 @@ void Ledger::Commit(Group& group, const crypto::CompactRange& tree_before) {
     group.batch.Put(db_->cf(Cf::kEventIds), event_id,
                     EncodeEventRecord({receipt.seq(), group.staged[index].payload_hash, size}));
   }
-  CopyStateChanges copy(*db_, group.batch);
-  absl::Status written = FromRocks(group.state.GetWriteBatch()->Iterate(&copy), "staging state");
-  if (written.ok()) {
-    group.batch.Put(db_->cf(Cf::kMeta),
-                    rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()), BigEndian64(size));
-    written = db_->KeepMemtableNonEmpty();
-  }
+  state_.AddChangesTo(group.batch);
+  group.batch.Put(db_->cf(Cf::kMeta), rocksdb::Slice(kMetaTreeSize.data(), kMetaTreeSize.size()),
+                  BigEndian64(size));
+  absl::Status written = db_->KeepMemtableNonEmpty();
   if (written.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
     written = FromRocks(db_->db().Write(wo, &group.batch), "committing appends");
   }
   if (written.ok()) {
+    state_.Committed();
+    if (heads_.size() > kMaxCachedHeads) heads_.clear();
     absl::MutexLock lock(&durable_mu_);
     durable_size_ = size;
     durable_root_ = tree_.Root();
@@ -653,12 +691,14 @@ void Ledger::Commit(Group& group, const crypto::CompactRange& tree_before) {
   // sequencer's recovery re-reads what RocksDB really holds (see the top of ledger.h); clients
   // retry with the same event ids and get the original receipts for whatever did land.
   tree_ = tree_before;
+  ForgetCachedState();
   const absl::Status refusal = Refusal(written);
   for (const auto& [event_id, index] : group.ids) group.staged[index].result = refusal;
   StopAppends(refusal, Recoverable(written));
 }
 
 absl::Status Ledger::Recover() {
+  ForgetCachedState();
   if (auto s = db_->Resume(); !s.ok()) return s;
   auto stored = view_.Size();
   if (!stored.ok()) return stored.status();

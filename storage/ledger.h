@@ -50,6 +50,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -61,6 +62,7 @@
 #include "storage/clock.h"
 #include "storage/ledger_db.h"
 #include "storage/log_view.h"
+#include "storage/staged_state.h"
 #include "storage/state_txn.h"
 
 namespace herbtrace::storage {
@@ -118,6 +120,9 @@ class Ledger {
     // The Env (and its FileSystem) the ledger's RocksDB runs on; null for the default. Not owned:
     // must outlive the Ledger. Tests inject write faults here.
     rocksdb::Env* env = nullptr;
+    // Domain state the sequencer keeps in memory between groups (what recent groups read and
+    // wrote; see staged_state.h), bytes. 0 keeps nothing beyond the current group.
+    size_t state_cache_bytes = 32 << 20;
   };
 
   // Opens (creating when the directory holds no ledger) and verifies the ledger: the stored
@@ -144,6 +149,13 @@ class Ledger {
   // Blocks until the append is durable or has failed.
   absl::StatusOr<v1::Receipt> Append(AppendRequest request);
 
+  // Queues `requests` at once, in order and under one lock: they are sequenced one after the
+  // other with nothing of another caller's between them, in as few groups as
+  // Options::max_group_size allows. `done(i, result)` runs once for each requests[i], as
+  // AppendAsync's callback does (same threads, same rules); an empty `requests` calls nothing.
+  using AppendManyCallback = std::function<void(size_t index, absl::StatusOr<v1::Receipt>)>;
+  void AppendManyAsync(std::vector<AppendRequest> requests, AppendManyCallback done);
+
   // Signs a checkpoint of everything durable now, stores it as the latest, returns the note.
   // Fails (ResourceExhausted, Unavailable) while the disk does not take writes.
   absl::StatusOr<std::string> SignCheckpoint();
@@ -162,7 +174,19 @@ class Ledger {
  private:
   struct Pending {
     AppendRequest request;
+    // One of the two: the append's own callback, or the shared callback of AppendManyAsync
+    // with the request's index.
     AppendCallback done;
+    std::shared_ptr<const AppendManyCallback> many;
+    size_t index = 0;
+
+    void Finish(absl::StatusOr<v1::Receipt> result) {
+      if (many != nullptr) {
+        (*many)(index, std::move(result));
+      } else {
+        done(std::move(result));
+      }
+    }
   };
   struct Staged;
   struct Group;
@@ -187,15 +211,23 @@ class Ledger {
   // Signs and stores a checkpoint of tree_ (sequencer thread only).
   void SignCheckpointNow(bool sync);
   void CommitGroup(std::vector<Pending> pending);
-  // True when the append is a retry of an event id already in the log or in this group; its
-  // result is then set.
-  bool ResolveRetry(const AppendRequest& request, size_t index, Group& group);
+  // What event_ids holds for each pending append's event id (nullopt: a new id, or none).
+  std::vector<absl::StatusOr<std::optional<EventRecord>>> FindEventRecords(
+      const std::vector<Pending>& pending) const;
+  // True when the append is a retry of an event id already in the log (`logged`, as
+  // FindEventRecords read it) or in this group; its result is then set.
+  bool ResolveRetry(const AppendRequest& request,
+                    const absl::StatusOr<std::optional<EventRecord>>& logged, size_t index,
+                    Group& group);
   // Runs the rule, links the batch chains and stages the entry, its tree nodes and indexes.
-  absl::Status StageAppend(const AppendRequest& request, size_t index, Group& group);
+  // Takes the signed event and bundle membership out of `request` once it is accepted.
+  absl::Status StageAppend(AppendRequest& request, size_t index, Group& group);
   absl::Status LinkBatches(const AppendRequest& request, const std::set<std::string>& touched,
-                           const Group& group, v1::LedgerEntry& entry) const;
-  absl::StatusOr<std::optional<BatchHead>> CurrentHead(const std::string& batch_id,
-                                                       const Group& group) const;
+                           v1::LedgerEntry& entry) const;
+  absl::StatusOr<std::optional<BatchHead>> CurrentHead(const std::string& batch_id) const;
+  // After a group's write failed, or RocksDB's state is unknown: forget what the sequencer
+  // keeps of the state and the batch heads, so the next group reads them from RocksDB.
+  void ForgetCachedState();
   // Writes the group as one WriteBatch; on failure the ledger refuses appends until it has
   // recovered (see the top of this file).
   void Commit(Group& group, const crypto::CompactRange& tree_before);
@@ -210,6 +242,11 @@ class Ledger {
 
   // Owned by the sequencer thread once it runs.
   crypto::CompactRange tree_;
+  // The domain state with the current group's changes, and a cache of recent groups' state.
+  StagedState state_;
+  // Batch heads as the durable log and the current group leave them, for batches touched
+  // recently; bounded by kMaxCachedHeads.
+  absl::flat_hash_map<std::string, BatchHead> heads_;
   absl::Time last_checkpoint_at_ = absl::InfinitePast();
   // Appends committed since the last checkpoint the sequencer signed.
   bool unsigned_appends_ = false;

@@ -14,18 +14,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
 #include "storage/ledger_db.h"
+#include "storage/staged_state.h"
 
 namespace herbtrace::storage {
 
 // Not thread-safe: lives on the sequencer thread for the duration of one StateRule::Apply.
 class StateTxn {
  public:
-  // REQUIRES: db and batch outlive the txn.
-  StateTxn(LedgerDb& db, rocksdb::WriteBatchWithIndex& batch, uint64_t seq,
-           absl::Time received_at)
-      : db_(db), batch_(batch), seq_(seq), received_at_(received_at) {}
+  // REQUIRES: state outlives the txn.
+  StateTxn(StagedState& state, uint64_t seq, absl::Time received_at)
+      : state_(state), seq_(seq), received_at_(received_at) {}
 
   // The sequence number the entry will get if the rule accepts it.
   uint64_t seq() const { return seq_; }
@@ -35,6 +34,8 @@ class StateTxn {
   // lineage_up, holder_batches, registry, confidential. The others are the log's own; touching
   // them is an Internal error (batch heads are the ledger's business: see TouchBatch).
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, absl::string_view key) const;
+  // As Get, without a copy: the view stays valid until the next Put or Delete of this txn.
+  absl::StatusOr<std::optional<absl::string_view>> View(Cf cf, absl::string_view key) const;
 
   // Visits keys starting with `prefix` in key order until `visit` returns false.
   absl::Status ForEachWithPrefix(
@@ -52,8 +53,7 @@ class StateTxn {
  private:
   static absl::Status CheckStateFamily(Cf cf);
 
-  LedgerDb& db_;
-  rocksdb::WriteBatchWithIndex& batch_;
+  StagedState& state_;
   const uint64_t seq_;
   const absl::Time received_at_;
   std::set<std::string> touched_;

@@ -138,7 +138,7 @@ absl::Status ForEachDownstream(
 }
 
 absl::StatusOr<bool> RuleContext::Exists(storage::Cf cf, absl::string_view key) const {
-  auto value = txn_.Get(cf, key);
+  auto value = txn_.View(cf, key);
   if (!value.ok()) return value.status();
   return value->has_value();
 }

@@ -118,11 +118,11 @@ class RuleContext {
   // Typed state access. Values are serialized herbtrace.v1 messages.
   template <typename M>
   absl::StatusOr<std::optional<M>> Get(storage::Cf cf, absl::string_view key) const {
-    auto bytes = txn_.Get(cf, key);
+    auto bytes = txn_.View(cf, key);
     if (!bytes.ok()) return bytes.status();
     if (!bytes->has_value()) return std::optional<M>();
     M message;
-    if (!message.ParseFromString(**bytes)) {
+    if (!message.ParseFromArray((*bytes)->data(), static_cast<int>((*bytes)->size()))) {
       return absl::DataLossError(absl::StrCat("state value under '", key, "' does not parse"));
     }
     return std::optional<M>(std::move(message));

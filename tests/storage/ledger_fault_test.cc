@@ -315,6 +315,45 @@ TEST_F(LedgerFaultTest, GroupThatLandedDespiteAFailedSyncGetsItsOriginalReceipts
   ExpectAuditPasses(ledger->db());
 }
 
+TEST_F(LedgerFaultTest, StateTheFailedGroupStagedIsForgottenAndReadAfreshAfterRecovery) {
+  auto ledger = OpenLedger();
+  AppendN(*ledger, 0, 12);  // every batch counted 4 times, kept in the sequencer's cache too
+  // The idle checkpoint the sequencer signs later is this very note (Ed25519 is deterministic).
+  ASSERT_THAT(ledger->SignCheckpoint(), IsOk());
+  const LogState before = State(*ledger);
+
+  faults_.fs().Inject(MakeFault(rocksdb::IOStatus::IOError("injected: input/output error"),
+                                ::herbtrace::testing::kWalFiles,
+                                ::herbtrace::testing::kFailAppend));
+  for (const auto& result : AppendGroup(*ledger, 100, 9)) {
+    EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr(kRetry)));
+  }
+  // Several appends handed over at once are refused at once, each answered.
+  std::vector<AppendRequest> many;
+  for (int i = 0; i < 3; ++i) many.push_back(TestRequest(absl::StrCat("many-", i), Payload(i)));
+  std::vector<std::promise<absl::Status>> refused(3);
+  ledger->AppendManyAsync(std::move(many), [&refused](size_t i, absl::StatusOr<v1::Receipt> r) {
+    refused[i].set_value(r.status());
+  });
+  for (auto& p : refused) {
+    EXPECT_THAT(p.get_future().get(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr(kRetry)));
+  }
+
+  faults_.fs().Clear();
+  ASSERT_TRUE(AwaitRecovery(*ledger)) << ledger->write_status();
+  EXPECT_TRUE(State(*ledger) == before);
+  for (const std::string& id : kBatches) {
+    EXPECT_EQ(**ledger->db().Get(Cf::kBatchState, id), "4") << id;
+  }
+  // The next appends count on from what is durable, not from what the failed group staged.
+  AppendN(*ledger, 200, 3);
+  for (const std::string& id : kBatches) {
+    EXPECT_EQ(**ledger->db().Get(Cf::kBatchState, id), "5") << id;
+  }
+  EXPECT_EQ(ledger->size(), before.size + 3);
+  ExpectAuditPasses(ledger->db());
+}
+
 TEST_F(LedgerFaultTest, FailedFlushIsRefusedAndRecovers) {
   auto ledger = OpenLedger();
   AppendN(*ledger, 0, 20);

@@ -179,6 +179,108 @@ TEST_F(LedgerTest, DuplicatesWithinOneGroupAreResolvedInOrder) {
   EXPECT_EQ(ledger->size(), 1u);
 }
 
+// Appends `requests` with one AppendManyAsync call (one group, below max_group_size) and waits
+// for every result.
+std::vector<absl::StatusOr<v1::Receipt>> AppendTogether(Ledger& ledger,
+                                                        std::vector<AppendRequest> requests) {
+  struct Answers {
+    absl::Mutex mu;
+    std::vector<absl::StatusOr<v1::Receipt>> results;
+    std::vector<int> calls;
+    size_t done = 0;
+    bool All() const { return done == results.size(); }
+  } answers;
+  answers.results.assign(requests.size(), absl::UnknownError("no answer"));
+  answers.calls.assign(requests.size(), 0);
+  ledger.AppendManyAsync(std::move(requests), [&](size_t i, absl::StatusOr<v1::Receipt> r) {
+    absl::MutexLock lock(&answers.mu);
+    answers.results[i] = std::move(r);
+    ++answers.calls[i];
+    ++answers.done;
+  });
+  absl::MutexLock lock(&answers.mu);
+  answers.mu.Await(absl::Condition(&answers, &Answers::All));
+  for (size_t i = 0; i < answers.calls.size(); ++i) {
+    EXPECT_EQ(answers.calls[i], 1) << "request " << i;
+  }
+  return std::move(answers.results);
+}
+
+TEST_F(LedgerTest, AppendManyAnswersEveryRequestOnceInOneGroup) {
+  TouchesListedBatches rule;
+  auto ledger = OpenLedger(&rule);
+  AppendN(*ledger, 2);
+  std::vector<AppendRequest> requests;
+  for (int i = 0; i < 5; ++i) {
+    requests.push_back(TestRequest(absl::StrCat("many-", i), absl::StrCat("batches=M;", i)));
+  }
+  auto results = AppendTogether(*ledger, std::move(requests));
+  ASSERT_EQ(results.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(results[i], IsOk());
+    EXPECT_EQ(results[i]->event_id(), absl::StrCat("many-", i));
+    EXPECT_EQ(results[i]->seq(), uint64_t(2 + i));
+    // One group: every receipt names the tree the whole group committed.
+    EXPECT_EQ(results[i]->tree_size(), 7u);
+  }
+  EXPECT_EQ(*ledger->view().BatchHistory("M"), (std::vector<uint64_t>{2, 3, 4, 5, 6}));
+  EXPECT_EQ(**ledger->db().Get(Cf::kBatchState, "M"), "5");
+  // Nothing to append calls nothing.
+  ledger->AppendManyAsync({}, [](size_t, absl::StatusOr<v1::Receipt>) { ADD_FAILURE(); });
+  EXPECT_EQ(ledger->size(), 7u);
+}
+
+TEST_F(LedgerTest, RejectedAppendBetweenTwoOnTheSameBatchInOneGroupStagesNothing) {
+  TouchesListedBatches rule;
+  auto ledger = OpenLedger(&rule);
+  ASSERT_THAT(ledger->Append(TestRequest("h", "batches=B1;harvest")), IsOk());
+  std::vector<AppendRequest> requests;
+  requests.push_back(TestRequest("a", "batches=B1;a"));
+  requests.push_back(TestRequest("r", "reject after staging"));
+  auto stale = TestRequest("s", "batches=B1;stale head");
+  stale.expected_heads = {{"B1", std::string(crypto::AsBytes(*ledger->view().LeafHash(0)))}};
+  requests.push_back(std::move(stale));  // rejected by the ledger after the rule staged
+  requests.push_back(TestRequest("c", "batches=B1,B2;c"));
+  auto results = AppendTogether(*ledger, std::move(requests));
+  ASSERT_THAT(results[0], IsOk());
+  EXPECT_THAT(results[1], StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("payload")));
+  EXPECT_THAT(results[2],
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("expected_heads[B1]: stale head")));
+  ASSERT_THAT(results[3], IsOk());
+  EXPECT_EQ(results[0]->seq(), 1u);
+  EXPECT_EQ(results[3]->seq(), 2u);
+
+  // The rule saw the group's own change (count 2 after a), and neither rejection's (3 for c).
+  EXPECT_EQ(**ledger->db().Get(Cf::kBatchState, "B1"), "3");
+  EXPECT_EQ(**ledger->db().Get(Cf::kBatchState, "B2"), "1");
+  EXPECT_FALSE(ledger->db().Get(Cf::kBatchState, "rejected-state")->has_value());
+  EXPECT_THAT(*ledger->view().FindEvent("r"), ::testing::Eq(std::nullopt));
+  EXPECT_THAT(*ledger->view().FindEvent("s"), ::testing::Eq(std::nullopt));
+  // c links to a, the head the group left, not to what was durable before the group.
+  v1::LedgerEntry c;
+  ASSERT_TRUE(c.ParseFromString(*ledger->view().EntryBytes(2)));
+  ASSERT_EQ(c.batch_prev_size(), 2);
+  EXPECT_EQ(c.batch_prev(0).prev_leaf_hash(), results[0]->leaf_hash());
+  EXPECT_EQ(*ledger->view().BatchHistory("B1"), (std::vector<uint64_t>{0, 1, 2}));
+
+  // The state and heads the sequencer keeps between groups are the durable ones.
+  ASSERT_THAT(ledger->Append(TestRequest("d", "batches=B1;d")), IsOk());
+  EXPECT_EQ(**ledger->db().Get(Cf::kBatchState, "B1"), "4");
+  auto report = AuditLedger(ledger->db());
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok()) << report->failure->reason;
+
+  // And so does a fresh sequencer reading them all from RocksDB.
+  ledger.reset();
+  ledger = OpenLedger(&rule);
+  ASSERT_THAT(ledger->Append(TestRequest("e", "batches=B1;e")), IsOk());
+  EXPECT_EQ(**ledger->db().Get(Cf::kBatchState, "B1"), "5");
+  v1::LedgerEntry e;
+  ASSERT_TRUE(e.ParseFromString(*ledger->view().EntryBytes(4)));
+  EXPECT_EQ(e.batch_prev(0).prev_leaf_hash(),
+            std::string(crypto::AsBytes(*ledger->view().LeafHash(3))));
+}
+
 TEST_F(LedgerTest, EmptyEventIdIsRejected) {
   auto ledger = OpenLedger();
   EXPECT_THAT(ledger->Append(TestRequest("", "x")),

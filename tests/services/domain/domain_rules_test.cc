@@ -15,6 +15,7 @@
 #include "services/domain/catalog_files.h"
 #include "services/domain/event_batches.h"
 #include "services/server/capture_service.h"
+#include "storage/audit.h"
 #include "storage/key_codec.h"
 #include "tests/services/domain/domain_harness.h"
 
@@ -28,6 +29,7 @@ using ::herbtrace::testing::MakeBatchId;
 using ::herbtrace::testing::MakeUscc;
 using ::herbtrace::testing::NewKey;
 using ::herbtrace::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -1103,6 +1105,78 @@ TEST_P(DomainRulesTest, RejectsSplitOutputsExceedingTheInput) {
                             {{NextBatchId(grower_, 1), 6'000}, {NextBatchId(grower_, 1), 4'001}}),
                  grower_, absl::StatusCode::kFailedPrecondition, "split.outputs");
   EXPECT_EQ(Batch(lot).remaining_grams(), 10'000u);
+}
+
+// Events queued together are sequenced in one group: each sees the state the group's earlier
+// events left (a lot's remaining grams, a transfer's lots), and a rejected one leaves nothing
+// for the events after it.
+TEST_P(DomainRulesTest, OneGroupSeesItsOwnChangesAndNothingOfItsRejectedEvents) {
+  const std::string lot = Harvest(10'000);
+  const std::string a = NextBatchId(grower_, 1);
+  const std::string b = NextBatchId(grower_, 1);
+  const std::string c = NextBatchId(grower_, 1);
+  const std::string dried = NextBatchId(grower_, 1);
+  const v1::Event ship = ShipEvent(grower_, trader_, a, 3'000);
+  std::vector<storage::AppendRequest> requests;
+  // 0: 3,000 g of the 10,000 into a.
+  requests.push_back(h_.Request(SplitEvent(grower_, lot, {{a, 3'000}}), grower_));
+  // 1: 8,000 g into b: only 7,000 are left after 0.
+  requests.push_back(h_.Request(SplitEvent(grower_, lot, {{b, 8'000}}), grower_));
+  // 2: b was never made.
+  requests.push_back(
+      h_.Request(ProcessEvent(grower_, b, 8'000, dried, 3'000, 5'000), grower_));
+  // 3: the remaining 7,000 g into c, closing the lot.
+  requests.push_back(h_.Request(SplitEvent(grower_, lot, {{c, 7'000}}), grower_));
+  // 4, 5: a shipped and received within the group (the receive reads the transfer's lots).
+  requests.push_back(h_.Request(ship, grower_));
+  requests.push_back(h_.Request(ReceiveEvent(trader_, ship.event_id(), {{a, 3'000}}), trader_));
+  // 6: the lot is closed now.
+  requests.push_back(h_.Request(SplitEvent(grower_, lot, {{dried, 1}}), grower_));
+
+  const uint64_t size = h_.ledger().size();
+  struct Answers {
+    absl::Mutex mu;
+    std::vector<absl::Status> statuses;
+    size_t done = 0;
+    bool All() const { return done == statuses.size(); }
+  } answers;
+  answers.statuses.assign(requests.size(), absl::UnknownError("no answer"));
+  h_.ledger().AppendManyAsync(std::move(requests),
+                              [&](size_t i, absl::StatusOr<v1::Receipt> r) {
+                                absl::MutexLock lock(&answers.mu);
+                                answers.statuses[i] = r.status();
+                                ++answers.done;
+                              });
+  {
+    absl::MutexLock lock(&answers.mu);
+    answers.mu.Await(absl::Condition(&answers, &Answers::All));
+  }
+  const std::vector<absl::Status>& st = answers.statuses;
+  EXPECT_THAT(st[0], IsOk());
+  EXPECT_THAT(st[1], StatusIs(absl::StatusCode::kFailedPrecondition,
+                              AllOf(StartsWith("split.outputs: "), HasSubstr("7000 g left"))));
+  EXPECT_THAT(st[2], StatusIs(absl::StatusCode::kNotFound, StartsWith("process.input.batch_id: ")));
+  EXPECT_THAT(st[3], IsOk());
+  EXPECT_THAT(st[4], IsOk());
+  EXPECT_THAT(st[5], IsOk());
+  EXPECT_THAT(st[6], StatusIs(absl::StatusCode::kFailedPrecondition,
+                              StartsWith("split.input_batch_id: ")));
+  EXPECT_EQ(h_.ledger().size(), size + 4);
+
+  EXPECT_EQ(Batch(lot).remaining_grams(), 0u);
+  EXPECT_EQ(Batch(lot).status(), v1::BATCH_STATUS_CONSUMED);
+  EXPECT_EQ(Batch(c).remaining_grams(), 7'000u);
+  EXPECT_EQ(Batch(a).holder_party_id(), trader_.party_id);
+  EXPECT_FALSE(Batch(a).has_in_transit());
+  EXPECT_THAT(h_.reader().Batch(b), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(h_.reader().Batch(dried), StatusIs(absl::StatusCode::kNotFound));
+  // The lot's chain holds the harvest and the two accepted splits, linked in order.
+  auto history = h_.ledger().view().BatchHistory(lot);
+  ASSERT_THAT(history, IsOk());
+  EXPECT_EQ(history->size(), 3u);
+  auto report = storage::AuditLedger(h_.ledger().db());
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok()) << report->failure->reason;
 }
 
 TEST_P(DomainRulesTest, RejectsZeroGrams) {
