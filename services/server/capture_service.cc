@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -95,10 +96,11 @@ class EventVerifier {
         absl::StrCat(field, ".key_id: ", key_id, " is not a registered key"));
   }
 
-  // A single signed event, submitted by `caller`.
-  absl::StatusOr<storage::AppendRequest> Prepare(const v1::SubmitRequest& request,
+  // A single signed event, submitted by `caller`. Taken by value: a stream moves its request
+  // in (its bytes then go on to the ledger without a copy), a unary call copies its own.
+  absl::StatusOr<storage::AppendRequest> Prepare(v1::SubmitRequest request,
                                                  const Caller& caller) const {
-    const v1::SignedEvent& signed_event = request.signed_event();
+    v1::SignedEvent& signed_event = *request.mutable_signed_event();
     auto event = Decode(signed_event.payload());
     if (!event.ok()) return event.status();
     if (signed_event.signature().empty()) {
@@ -112,7 +114,8 @@ class EventVerifier {
       return absl::Status(s.code(), absl::StrCat("signed_event.signature: ", s.message()));
     }
     if (auto s = CheckSigner(caller, key->party_id, "signed_event.key_id"); !s.ok()) return s;
-    return Build(signed_event, *std::move(event), self_signed, request.openings());
+    return Build(std::move(signed_event), *std::move(event), self_signed,
+                 std::move(*request.mutable_openings()));
   }
 
   absl::StatusOr<v1::Event> Decode(const std::string& payload) const {
@@ -127,20 +130,19 @@ class EventVerifier {
     return event;
   }
 
-  storage::AppendRequest Build(const v1::SignedEvent& signed_event, v1::Event event,
-                               bool self_signed,
-                               const google::protobuf::RepeatedPtrField<v1::Opening>& openings)
-      const {
+  storage::AppendRequest Build(v1::SignedEvent signed_event, v1::Event event, bool self_signed,
+                               google::protobuf::RepeatedPtrField<v1::Opening> openings) const {
     storage::AppendRequest append;
     append.event_id = event.event_id();
-    append.signed_event = signed_event;
     for (const v1::BatchLink& link : event.expected_heads()) {
       append.expected_heads.emplace_back(link.batch_id(), link.prev_leaf_hash());
     }
     auto verified = std::make_shared<domain::VerifiedEvent>();
     verified->key_id = signed_event.key_id();
     verified->self_signed = self_signed;
-    verified->openings.assign(openings.begin(), openings.end());
+    verified->openings.assign(std::make_move_iterator(openings.begin()),
+                              std::make_move_iterator(openings.end()));
+    append.signed_event = std::move(signed_event);
     verified->event = std::move(event);
     append.context = std::move(verified);
     return append;
@@ -234,7 +236,8 @@ class SubmitStreamReactor final
       }
     }
     if (ok) {
-      auto prepared = verifier_.Prepare(request_, caller_);
+      // request_ is read into again only after this reaction clears read_outstanding_.
+      auto prepared = verifier_.Prepare(std::move(request_), caller_);
       if (!prepared.ok()) {
         Record(index, "", prepared.status());
       } else {
@@ -551,8 +554,8 @@ class CaptureServiceImpl final : public v1::Capture::CallbackService {
       signed_event.set_payload(bundled.payload());
       signed_event.set_key_id(request.key_id());
       signed_event.set_algorithm(request.algorithm());
-      storage::AppendRequest append =
-          verifier_.Build(signed_event, *std::move(event), false, bundled.openings());
+      storage::AppendRequest append = verifier_.Build(std::move(signed_event), *std::move(event),
+                                                      false, bundled.openings());
       v1::BundleMembership membership;
       membership.set_bundle_root(std::string(crypto::AsBytes(root)));
       membership.set_index(i);

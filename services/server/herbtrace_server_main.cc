@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "crypto/hash.h"
@@ -258,6 +259,11 @@ int Run() {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Fail(absl::UnavailableError(absl::StrCat(data_flag, ": ", ec.message())));
+
+  // Debian's abseil is built with absl::Mutex deadlock detection on: every lock of every mutex
+  // (the ledger's queue, each stream's state, the key cache) then updates a global lock graph
+  // under a global lock. The tests keep it to find lock-order bugs; the server runs without it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // SIGINT and SIGTERM are taken by sigwait below, in this thread only: blocked before any other
   // thread starts, so every thread inherits the mask.

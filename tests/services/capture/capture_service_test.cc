@@ -269,6 +269,56 @@ TEST_F(CaptureServiceTest, RejectsAnUnknownKey) {
       grpc::StatusCode::UNAUTHENTICATED, "signed_event.key_id");
 }
 
+// The service keeps parsed signing keys by key id, so a key it has verified with stays parsed;
+// a revocation must still refuse the key's next event, on Submit and on a stream alike.
+TEST_F(CaptureServiceTest, RefusesAKeyRevokedAfterItSignedAcceptedEvents) {
+  Genesis();
+  const Actor trader = NewActor("13068300000003");
+  v1::SubmitResponse response;
+  ASSERT_TRUE(Submit(Signed(RegisterPartyEvent(op_, trader, v1::PARTY_ROLE_TRADER), op_),
+                     &response)
+                  .ok());
+  auto second = ::herbtrace::testing::NewKey();
+  v1::Event add = h_.NewEvent(trader);
+  add.mutable_register_key()->set_party_id(trader.party_id);
+  *add.mutable_register_key()->mutable_key() =
+      DomainHarness::MakeNewKey(*second, trader.party_id, "scale-hall3-07");
+  grpc::Status status = Submit(Signed(add, trader), &response);  // verified with trader's key
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::Event revoke = h_.NewEvent(trader);
+  revoke.mutable_revoke_key()->set_key_id(trader.key_id());
+  revoke.mutable_revoke_key()->set_reason("handheld lost");
+  status = Submit(Signed(revoke, trader), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  v1::Event third = h_.NewEvent(trader);
+  third.mutable_register_key()->set_party_id(trader.party_id);
+  *third.mutable_register_key()->mutable_key() =
+      DomainHarness::MakeNewKey(*::herbtrace::testing::NewKey(), trader.party_id);
+  ExpectRejected(Signed(third, trader), grpc::StatusCode::UNAUTHENTICATED, "signed_event.key_id");
+
+  const uint64_t size = h_.ledger().size();
+  const std::string state = h_.StateFingerprint();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = stub_->SubmitStream(&context);
+  ASSERT_TRUE(stream->Write(Signed(third, trader)));
+  stream->WritesDone();
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.error().code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(response.error().field(), "signed_event.key_id");
+  EXPECT_THAT(response.error().message(), HasSubstr("revoked"));
+  EXPECT_FALSE(response.has_receipt());
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(h_.ledger().size(), size);
+  EXPECT_EQ(h_.StateFingerprint(), state);
+
+  // The party's other key still signs.
+  status = Submit(Signed(third, Actor{trader.party_id, second}), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 TEST_F(CaptureServiceTest, RejectsASelfSignedRegistrationThatIsNotTheBootstrapKey) {
   const Actor impostor = NewActor("13068300000001");
   ExpectRejected(Signed(RegisterPartyEvent(impostor, impostor, v1::PARTY_ROLE_MARKET_OPERATOR),
