@@ -60,34 +60,31 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const std::shared_ptr<rocksdb::Cac
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   table.format_version = 5;
-  // What compaction writes to the last level is ZSTD: LZ4 has no entropy coding, so it leaves
-  // the hex event ids and digit-only batch codes that fill every index at their text size
-  // (ZSTD: event_ids −25 %, batch state −28 %, lineage −42 %, measured on a 1M-event market).
-  // Freshly flushed tables, rewritten again soon, keep the cheaper LZ4.
-  o.compression = rocksdb::kLZ4Compression;
-  o.bottommost_compression = rocksdb::kZSTD;
+  // ZSTD at every level: LZ4 has no entropy coding, so it leaves the hex event ids and
+  // digit-only batch codes that fill every index at their text size (ZSTD: event_ids −25 %,
+  // batch state −28 %, lineage −42 %, measured on a 1M-event market). Flushed tables in LZ4
+  // would hold a third to a half of each index until compacted (466 bytes per event after a
+  // 1M-event load, against 447 with ZSTD flushes); the flush's extra CPU did not show in the
+  // server's CPU per event.
+  o.compression = rocksdb::kZSTD;
   // ZSTD's level 1 compresses these blocks within 1 % of its default level 3, faster.
   o.compression_opts.level = 1;
   // Level targets follow the last level's size: L0 compacts straight into the last level while
-  // a family is small, and later the last level holds ~90 % of it, so the bulk of every family
-  // is ZSTD (with static targets a 1M-event market kept two thirds of its entries in L1, above
-  // a smaller bottommost L2). It also halves the bytes compaction rewrites (459 → 213 MB for
-  // 1M events), which pays for ZSTD's dearer compression.
+  // a family is small, and later the last level holds ~90 % of it. That halves the bytes
+  // compaction rewrites (459 → 213 MB for a 1M-event load), which pays for ZSTD's dearer
+  // compression (compaction CPU 3.5 s before, 3.4–3.8 s after).
   o.level_compaction_dynamic_level_bytes = true;
   if (cf == Cf::kEntries) {
     // Consecutive entries of one bundle repeat its root, root signature, key id and all but the
     // lowest hashes of their membership proofs; a 16 KiB block holds ~20 entries, so the
     // compressor stores those once per block instead of once per 5 entries (ZSTD at 4 KiB: 318,
-    // at 16 KiB: 221 bytes per bundled entry). Entries are written once in key order and moved
-    // down the levels without a rewrite only when the compression matches: ZSTD at every level.
+    // at 16 KiB: 221 bytes per bundled entry; 8 KiB: 255, 32 KiB: 202). The price is on reads
+    // that miss the block cache: 11 µs of CPU to decompress an entry's block instead of 2.
     table.block_size = 16 << 10;
-    o.compression = rocksdb::kZSTD;
-    o.bottommost_compression = rocksdb::kZSTD;
   }
   if (cf == Cf::kTree) {
     // Hashes do not compress: trying costs CPU on every flush and compaction and saves nothing.
     o.compression = rocksdb::kNoCompression;
-    o.bottommost_compression = rocksdb::kNoCompression;
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   if (cf == Cf::kEntries || cf == Cf::kTree) {

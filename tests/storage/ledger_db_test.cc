@@ -1,5 +1,5 @@
-// How the ledger's column families are laid out in tables: the entries in large ZSTD blocks at
-// every level, the indexes in ZSTD once they reach the last level, the tree uncompressed; and a
+// How the ledger's column families are laid out in tables: every family in ZSTD from its first
+// flush, the entries in large blocks, the tree uncompressed, levels sized from the last; and a
 // ledger written with the earlier layout (LZ4 everywhere, static level sizes) still opens, reads
 // and compacts under the current one.
 #include "storage/ledger_db.h"
@@ -101,7 +101,7 @@ TEST(LedgerDbTest, TreeNodesAreStoredUncompressed) {
   }
 }
 
-TEST(LedgerDbTest, IndexesAreLz4WhenFlushedAndZstdInTheLastLevel) {
+TEST(LedgerDbTest, IndexesAreZstdWhenFlushedAndCompactIntoTheLastLevel) {
   TempDir dir;
   auto db = CreateDb(dir);
   ASSERT_NE(db, nullptr);
@@ -113,7 +113,7 @@ TEST(LedgerDbTest, IndexesAreLz4WhenFlushedAndZstdInTheLastLevel) {
   Flush(*db, Cf::kEventIds);
   TableLayout layout = LayoutOf(*db, Cf::kEventIds);
   ASSERT_EQ(layout.compressions.size(), 1u);
-  EXPECT_EQ(layout.compressions[0], "LZ4");
+  EXPECT_EQ(layout.compressions[0], "ZSTD");
 
   CompactAll(*db, Cf::kEventIds);
   rocksdb::ColumnFamilyMetaData meta;
