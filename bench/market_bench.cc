@@ -536,6 +536,37 @@ std::string LoadAverage() {
   return absl::StrCat(a, " ", b, " ", c);
 }
 
+// The landmarks of a loaded market, kept beside it for --reuse.
+void SaveLandmarks(const std::filesystem::path& file, const Landmarks& marks, uint64_t events) {
+  std::ofstream(file) << nlohmann::json{{"events", events},
+                                        {"big_harvest", marks.big_harvest},
+                                        {"big_closure_lots", marks.big_closure_lots},
+                                        {"big_recall_id", marks.big_recall_id},
+                                        {"deep_lots", marks.deep_lots},
+                                        {"deep_lot_depth", marks.deep_lot_depth},
+                                        {"sample_lots", marks.sample_lots},
+                                        {"tests", marks.tests},
+                                        {"failing_tests", marks.failing_tests}}
+                             .dump();
+}
+
+Landmarks LoadLandmarks(const std::filesystem::path& file, uint64_t& events) {
+  const nlohmann::json saved =
+      nlohmann::json::parse(std::ifstream(file), nullptr, /*allow_exceptions=*/false);
+  if (saved.is_discarded()) Die(absl::StrCat(file.string(), ": not JSON"));
+  Landmarks marks;
+  events = saved.value("events", uint64_t{0});
+  marks.big_harvest = saved.value("big_harvest", "");
+  marks.big_closure_lots = saved.value("big_closure_lots", uint64_t{0});
+  marks.big_recall_id = saved.value("big_recall_id", "");
+  marks.deep_lots = saved.value("deep_lots", std::vector<std::string>{});
+  marks.deep_lot_depth = saved.value("deep_lot_depth", 0);
+  marks.sample_lots = saved.value("sample_lots", std::vector<std::string>{});
+  marks.tests = saved.value("tests", uint64_t{0});
+  marks.failing_tests = saved.value("failing_tests", uint64_t{0});
+  return marks;
+}
+
 Options Parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -608,8 +639,21 @@ int Run(const Options& options) {
   const std::filesystem::path bootstrap = dir / "operator.pub.pem";
   const std::filesystem::path landmarks_file = dir / "landmarks.json";
   if (options.reuse) {
-    if (!std::filesystem::exists(data) || !std::filesystem::exists(landmarks_file)) {
+    if (!std::filesystem::exists(data)) {
       Die(absl::StrCat("--reuse: ", dir.string(), " holds no market of an earlier run"));
+    }
+    if (!std::filesystem::exists(landmarks_file)) {
+      // A run cut short after loading: the same seed and size give the same landmarks.
+      std::printf("no %s: generating the market again (unsigned) for its landmarks...\n",
+                  landmarks_file.string().c_str());
+      market.set_signing(Signing::kNone);
+      GeneratedEvent event;
+      for (;;) {
+        auto more = market.Next(event);
+        if (!more.ok()) Die(absl::StrCat("generator: ", more.status().message()));
+        if (!*more) break;
+      }
+      SaveLandmarks(landmarks_file, market.landmarks(), market.emitted());
     }
   } else {
     std::filesystem::remove_all(dir);
@@ -630,18 +674,7 @@ int Run(const Options& options) {
   Landmarks marks;
   uint64_t total_events = 0;
   if (options.reuse) {
-    const nlohmann::json saved = nlohmann::json::parse(std::ifstream(landmarks_file), nullptr,
-                                                       /*allow_exceptions=*/false);
-    if (saved.is_discarded()) Die(absl::StrCat(landmarks_file.string(), ": not JSON"));
-    total_events = saved.value("events", uint64_t{0});
-    marks.big_harvest = saved.value("big_harvest", "");
-    marks.big_closure_lots = saved.value("big_closure_lots", uint64_t{0});
-    marks.big_recall_id = saved.value("big_recall_id", "");
-    marks.deep_lots = saved.value("deep_lots", std::vector<std::string>{});
-    marks.deep_lot_depth = saved.value("deep_lot_depth", 0);
-    marks.sample_lots = saved.value("sample_lots", std::vector<std::string>{});
-    marks.tests = saved.value("tests", uint64_t{0});
-    marks.failing_tests = saved.value("failing_tests", uint64_t{0});
+    marks = LoadLandmarks(landmarks_file, total_events);
     std::printf("reusing the market in %s: %lu events\n", dir.string().c_str(),
                 static_cast<unsigned long>(total_events));
   } else {
@@ -798,16 +831,7 @@ int Run(const Options& options) {
   report.extra()["ingest"] = ingest;
   marks = market.landmarks();
   total_events = market.emitted();
-  std::ofstream(landmarks_file) << nlohmann::json{
-      {"events", total_events},
-      {"big_harvest", marks.big_harvest},
-      {"big_closure_lots", marks.big_closure_lots},
-      {"big_recall_id", marks.big_recall_id},
-      {"deep_lots", marks.deep_lots},
-      {"deep_lot_depth", marks.deep_lot_depth},
-      {"sample_lots", marks.sample_lots},
-      {"tests", marks.tests},
-      {"failing_tests", marks.failing_tests}}.dump();
+  SaveLandmarks(landmarks_file, marks, total_events);
   }  // ingest
   // The sequencer signs a checkpoint once the log is idle; proofs and the audit use it.
   std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -868,9 +892,14 @@ int Run(const Options& options) {
     context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     v1::GetRecallRequest request;
     request.set_recall_id(marks.big_recall_id);
+    // Every lot with its holder, grams and state now, and the holders' acknowledgements.
+    request.set_form(v1::RECALL_SCOPE_FORM_BY_HOLDER);
     v1::RecallView response;
     check(recall->GetRecall(&context, request, &response), "GetRecall");
-    recall_lots = response.lots_size();
+    recall_lots = 0;
+    for (const v1::RecallHolderLots& held : response.lots_by_holder()) {
+      recall_lots += static_cast<uint64_t>(held.batch_ids_size());
+    }
     recall_holders = response.holders_size();
     return response.ByteSizeLong();
   });
