@@ -7,7 +7,10 @@
 // nodes and its indexes into the current group. A group (up to Options::max_group_size appends
 // that queued while the previous group was being written) is committed as ONE RocksDB WriteBatch
 // with one WAL sync; only then does any append in it complete. So an acknowledged append is
-// durable, and the log and its indexes never disagree after a crash.
+// durable, and the log and its indexes never disagree after a crash. The rules read the domain
+// state through StagedState (staged_state.h), which keeps what recent groups read and wrote in
+// memory, and the sequencer keeps recent batch heads the same way; both are forgotten whenever
+// a write fails, so they never disagree with what RocksDB holds.
 //
 // Every append is idempotent by event id: the same id with the same signed payload completes with
 // the original receipt; the same id with other bytes fails with AlreadyExists and writes nothing.
