@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 #include <memory>
 #include <tuple>
 
@@ -16,14 +17,20 @@ namespace herbtrace::storage::internal {
 
 crypto::Digest RecordSum::RecordHash(const crypto::Hasher& hasher, absl::string_view key,
                                      uint64_t seq, const crypto::Digest* digest) {
-  buffer_.assign(key.data(), key.size());
-  buffer_.push_back('\0');
-  AppendBigEndian64(&buffer_, seq);
-  if (digest != nullptr) {
-    const absl::string_view b = crypto::AsBytes(*digest);
-    buffer_.append(b.data(), b.size());
+  // key ‖ 0x00 ‖ u64be(seq) ‖ digest, on the stack for the ids the log holds.
+  char stack[128];
+  const size_t size = key.size() + 9 + (digest != nullptr ? crypto::kDigestSize : 0);
+  char* record = stack;
+  if (size > sizeof(stack)) {
+    buffer_.resize(size);
+    record = buffer_.data();
   }
-  return hasher.Hash(buffer_);
+  std::memcpy(record, key.data(), key.size());
+  char* p = record + key.size();
+  *p++ = '\0';
+  for (int i = 7; i >= 0; --i) *p++ = static_cast<char>(seq >> (8 * i));
+  if (digest != nullptr) std::memcpy(p, digest->data(), crypto::kDigestSize);
+  return hasher.Hash(absl::string_view(record, size));
 }
 
 void RecordSum::Add(const crypto::Hasher& hasher, absl::string_view key, uint64_t seq,

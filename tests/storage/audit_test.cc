@@ -1,5 +1,7 @@
 // The full audit: a sound ledger passes; one altered byte of one stored entry, an altered tree
-// node, a missing entry, or a rewrite that recomputes the whole tree is found and named.
+// node, a missing entry, or a rewrite that recomputes the whole tree is found and named — the
+// same entry with the same reason whether the entries are audited as one range or split into
+// ranges audited side by side, and wherever the break lies relative to the splits.
 #include "storage/audit.h"
 
 #include <filesystem>
