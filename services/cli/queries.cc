@@ -1,5 +1,6 @@
 // batch, history, trace up|down, checkpoint, recall show|list|export: reading the log's derived
 // state. Tables for people (herbs as "黄芪 Huangqi", parties by name), JSON with --json.
+#include <optional>
 #include <set>
 
 #include "absl/flags/flag.h"
@@ -491,12 +492,26 @@ absl::Status RunRecallShow(Context& ctx) {
   if (!id.ok()) return id.status();
   v1::GetRecallRequest request;
   request.set_recall_id(*id);
-  auto view = Unary<v1::GetRecallRequest, v1::RecallView>(
-      ctx, request, "Recall.GetRecall",
-      [](Client& c, grpc::ClientContext* cc, const auto& req, auto* resp) {
-        return c.recall().GetRecall(cc, req, resp);
-      });
-  if (!view.ok()) return view.status();
+  request.set_form(v1::RECALL_SCOPE_FORM_LOTS);
+  // Page by page: a big scope in one answer would pass gRPC's message limit.
+  request.set_page_size(1000);
+  std::optional<v1::RecallView> view;
+  for (int pages = 0; pages < 10'000; ++pages) {
+    auto page = Unary<v1::GetRecallRequest, v1::RecallView>(
+        ctx, request, "Recall.GetRecall",
+        [](Client& c, grpc::ClientContext* cc, const auto& req, auto* resp) {
+          return c.recall().GetRecall(cc, req, resp);
+        });
+    if (!page.ok()) return page.status();
+    request.set_page_token(page->next_page_token());
+    if (!view.has_value()) {
+      view = *std::move(page);
+    } else {
+      for (v1::RecallScopeLot& lot : *page->mutable_lots()) *view->add_lots() = std::move(lot);
+    }
+    if (request.page_token().empty()) break;
+  }
+  view->clear_next_page_token();
   std::set<std::string> herb_codes = {view->herb_code()};
   for (const auto& l : view->lots()) herb_codes.insert(l.herb_code());
   if (ctx.json()) {

@@ -32,6 +32,7 @@ namespace herbtrace::testing {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -251,9 +252,11 @@ class TlsAccessTest : public ::testing::Test {
     return v1::Trace::NewStub(As(who))->GetTradeTerms(context.get(), request, terms);
   }
 
-  grpc::Status GetRecall(Who who, v1::RecallView* view) {
+  grpc::Status GetRecall(Who who, v1::RecallView* view,
+                         v1::RecallScopeForm form = v1::RECALL_SCOPE_FORM_UNSPECIFIED) {
     v1::GetRecallRequest request;
     request.set_recall_id(chain_.recall_id);
+    request.set_form(form);
     auto context = Context();
     return v1::Recall::NewStub(As(who))->GetRecall(context.get(), request, view);
   }
@@ -543,6 +546,24 @@ TEST_F(TlsAccessTest, AHolderSeesARecallLimitedToItsLots) {
               StatusIs(absl::StatusCode::kPermissionDenied,
                        AllOf(HasSubstr("recall_id"), HasSubstr(PartyIdOf(Who::kLab)),
                              HasSubstr("regulators"))));
+}
+
+TEST_F(TlsAccessTest, AHoldersRecallByHolderHasItsOwnLotsOnly) {
+  v1::RecallView full;
+  ASSERT_THAT(S(GetRecall(Who::kRegulator, &full, v1::RECALL_SCOPE_FORM_BY_HOLDER)), IsOk());
+  EXPECT_THAT(full.lots_by_holder(), SizeIs(2));
+  EXPECT_EQ(full.scope_lots(), 3u);
+  v1::RecallView trader;
+  ASSERT_THAT(S(GetRecall(Who::kTrader, &trader, v1::RECALL_SCOPE_FORM_BY_HOLDER)), IsOk());
+  EXPECT_EQ(trader.scope_lots(), 1u);
+  ASSERT_THAT(trader.lots_by_holder(), SizeIs(1));
+  EXPECT_EQ(trader.lots_by_holder(0).party_id(), PartyIdOf(Who::kTrader));
+  EXPECT_THAT(trader.lots_by_holder(0).batch_ids(), ElementsAre(chain_.lot1));
+  ASSERT_THAT(trader.holders(), SizeIs(1));
+  EXPECT_EQ(trader.holders(0).party_id(), PartyIdOf(Who::kTrader));
+  v1::RecallView lab;
+  EXPECT_THAT(S(GetRecall(Who::kLab, &lab, v1::RECALL_SCOPE_FORM_BY_HOLDER)),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("recall_id")));
 }
 
 TEST_F(TlsAccessTest, ListRecallsShowsAHolderOnlyTheRecallsNamingItsLots) {
