@@ -316,7 +316,7 @@ TEST_P(AuditTest, RewriteWithRebuiltTreeBreaksTheNextEntryOfTheBatchChain) {
 // Each batch's next entry lies across a split for some of the splits: 45 → 52 across 48,
 // 59 → 66 across 60 and 64.
 TEST_P(AuditTest, RewriteBreaksTheBatchChainAcrossRanges) {
-  for (const auto [victim, next] : {std::pair<uint64_t, uint64_t>{45, 52}, {59, 66}}) {
+  for (const auto& [victim, next] : {std::pair<uint64_t, uint64_t>{45, 52}, {59, 66}}) {
     TempDir copy;
     std::filesystem::copy(dir_.path(), copy.path() / "log", std::filesystem::copy_options::recursive);
     RewriteEntryAndRebuildTree(*OpenDb(), victim, kEntries);
@@ -411,7 +411,9 @@ TEST_P(AuditTest, ProgressCountsEveryEntryOnce) {
   EXPECT_EQ(reported.back(), uint64_t{kEntries});
   for (size_t i = 0; i < reported.size(); ++i) {
     EXPECT_EQ(reported[i] % 25, 0u);
-    if (i > 0) EXPECT_GT(reported[i], reported[i - 1]);
+    if (i > 0) {
+      EXPECT_GT(reported[i], reported[i - 1]);
+    }
   }
 }
 

@@ -145,7 +145,7 @@ TEST(EntryScanTest, StringsAreCheckedForUtf8AsProtobufChecksThem) {
   ASSERT_TRUE(scanner.Scan(chinese));
   EXPECT_EQ(scanner.event_id(), "事件-黄芪-1");
 
-  for (const std::string bad : {std::string("\xff"), std::string("\xc0\xaf"),
+  for (const std::string& bad : {std::string("\xff"), std::string("\xc0\xaf"),
                                 std::string("\xed\xa0\x80"), std::string("\xe4\xba")}) {
     // Built by hand: protobuf will not serialize an invalid string field.
     std::string bytes = Tag(3, 2) + std::string(1, static_cast<char>(bad.size())) + bad;
