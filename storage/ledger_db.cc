@@ -59,6 +59,18 @@ rocksdb::ColumnFamilyOptions CfOptions(Cf cf, const std::shared_ptr<rocksdb::Cac
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Index and filter in 4 KiB partitions under a pinned top level, stored uncompressed. A
+  // table's whole index is one block otherwise: at 10M events the last level's tables have
+  // index blocks of hundreds of KB that the block cache cannot keep beside the data, and every
+  // read that missed re-read and ZSTD-decompressed one of them (66 % of the server's CPU in the
+  // upstream query: 41.7 ms per call at 10M, 1.8 ms at 1M). A partition that misses costs a
+  // 4 KiB read.
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.pin_top_level_index_and_filter = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.enable_index_compression = false;
   table.format_version = 5;
   // ZSTD at every level: LZ4 has no entropy coding, so it leaves the hex event ids and
   // digit-only batch codes that fill every index at their text size (ZSTD: event_ids −25 %,

@@ -84,6 +84,36 @@ TEST(LedgerDbTest, EntriesAreWrittenInZstdBlocksOfSixteenKibibytes) {
   EXPECT_LE(layout.data_blocks, layout.data_bytes / (15 << 10) + 1);
 }
 
+// A read that misses the block cache loads one small index partition, not a table's whole index.
+TEST(LedgerDbTest, IndexesArePartitionedAndUncompressed) {
+  TempDir dir;
+  auto db = CreateDb(dir);
+  ASSERT_NE(db, nullptr);
+  for (int i = 0; i < 20'000; ++i) {
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kBatchState),
+                             absl::StrCat("513068300004072230315", 100000 + i),
+                             BundledEntry(i).substr(0, 120)).ok());
+  }
+  Flush(*db, Cf::kBatchState);
+  rocksdb::TablePropertiesCollection tables;
+  ASSERT_TRUE(db->db().GetPropertiesOfAllTables(db->cf(Cf::kBatchState), &tables).ok());
+  ASSERT_FALSE(tables.empty());
+  for (const auto& [file, properties] : tables) {
+    EXPECT_GT(properties->index_partitions, 1u) << file;
+    EXPECT_GT(properties->num_filter_entries, 0u) << file;
+  }
+  // Every lot still reads back through the partitioned index and filter.
+  for (int i = 0; i < 20'000; i += 997) {
+    std::string value;
+    ASSERT_TRUE(db->db().Get(rocksdb::ReadOptions(), db->cf(Cf::kBatchState),
+                             absl::StrCat("513068300004072230315", 100000 + i), &value).ok());
+    EXPECT_EQ(value, BundledEntry(i).substr(0, 120));
+  }
+  std::string value;
+  EXPECT_TRUE(db->db().Get(rocksdb::ReadOptions(), db->cf(Cf::kBatchState), "5130683000040722303150000",
+                           &value).IsNotFound());
+}
+
 TEST(LedgerDbTest, TreeNodesAreStoredUncompressed) {
   TempDir dir;
   auto db = CreateDb(dir);
