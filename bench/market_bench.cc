@@ -206,7 +206,10 @@ class Server {
   Server(const Options& options, const std::filesystem::path& data_dir,
          const std::filesystem::path& bootstrap_key, const std::string& name)
       : port_file_(std::filesystem::path(options.dir) / (name + ".port")) {
+    // A reused folder holds the last run's port file and log, whose "listening on" would end the
+    // wait for this server before it has started.
     std::filesystem::remove(port_file_);
+    std::filesystem::remove(std::filesystem::path(options.dir) / (name + ".log"));
     const std::vector<std::string> args = {
         absl::StrCat("--data_dir=", data_dir.string()),
         absl::StrCat("--bootstrap_key=", bootstrap_key.string()),
