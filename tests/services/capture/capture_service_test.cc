@@ -613,15 +613,14 @@ class CaptureBudgetTest : public CaptureBundleTest {
   }
 
   // A bundle of two sent while the gate is closed; returns once its first event waits there,
-  // so both of its events are in flight. `done` is notified with its status.
-  void HoldTheBudget(grpc::ClientContext& context, v1::SubmitBundleResponse& response,
-                     grpc::Status& status, absl::Notification& done) {
+  // so both of its events are in flight. `held_done_` is notified with its status.
+  void HoldTheBudget() {
     rules_.Close();
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    held_context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     held_ = Bundle({Trader(70000001), Trader(70000002)}, op_);
-    stub_->async()->SubmitBundle(&context, &held_, &response, [&status, &done](grpc::Status s) {
-      status = std::move(s);
-      done.Notify();
+    stub_->async()->SubmitBundle(&held_context_, &held_, &held_response_, [this](grpc::Status s) {
+      held_status_ = std::move(s);
+      held_done_.Notify();
     });
     rules_.AwaitOneWaiting();
   }
@@ -630,15 +629,15 @@ class CaptureBudgetTest : public CaptureBundleTest {
   GatedRules rules_;
   std::unique_ptr<storage::Ledger> ledger_;
   v1::SubmitBundleRequest held_;
+  grpc::ClientContext held_context_;
+  v1::SubmitBundleResponse held_response_;
+  grpc::Status held_status_;
+  absl::Notification held_done_;
 };
 
 TEST_F(CaptureBudgetTest, ASubmitOverTheBudgetIsRefusedUntilTheAppendsInFlightAreAnswered) {
   Genesis();
-  grpc::ClientContext held_context;
-  v1::SubmitBundleResponse held_response;
-  grpc::Status held_status;
-  absl::Notification held_done;
-  HoldTheBudget(held_context, held_response, held_status, held_done);
+  HoldTheBudget();
   const uint64_t size = ledger_->size();
   const crypto::Digest root = *ledger_->view().RootAt(size);
 
@@ -662,10 +661,10 @@ TEST_F(CaptureBudgetTest, ASubmitOverTheBudgetIsRefusedUntilTheAppendsInFlightAr
 
   // Once the held appends are answered the same requests go through.
   rules_.Open();
-  held_done.WaitForNotification();
-  ASSERT_TRUE(held_status.ok()) << held_status.error_message();
-  ASSERT_EQ(held_response.results_size(), 2);
-  EXPECT_TRUE(held_response.results(1).has_receipt());
+  held_done_.WaitForNotification();
+  ASSERT_TRUE(held_status_.ok()) << held_status_.error_message();
+  ASSERT_EQ(held_response_.results_size(), 2);
+  EXPECT_TRUE(held_response_.results(1).has_receipt());
   v1::SubmitResponse accepted;
   status = Submit(late, &accepted);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -718,11 +717,7 @@ TEST_F(CaptureBudgetTest, ABundleLargerThanWhatIsLeftIsRefusedWhole) {
 // with a receipt once the ledger moves again.
 TEST_F(CaptureBudgetTest, AStreamWaitsForTheBudgetInsteadOfFailing) {
   Genesis();
-  grpc::ClientContext held_context;
-  v1::SubmitBundleResponse held_response;
-  grpc::Status held_status;
-  absl::Notification held_done;
-  HoldTheBudget(held_context, held_response, held_status, held_done);
+  HoldTheBudget();
   const uint64_t size = ledger_->size();
 
   grpc::ClientContext context;
@@ -740,8 +735,8 @@ TEST_F(CaptureBudgetTest, AStreamWaitsForTheBudgetInsteadOfFailing) {
   }
   EXPECT_EQ(answered, kEvents);
   EXPECT_TRUE(stream->Finish().ok());
-  held_done.WaitForNotification();
-  EXPECT_TRUE(held_status.ok());
+  held_done_.WaitForNotification();
+  EXPECT_TRUE(held_status_.ok());
   EXPECT_EQ(ledger_->size(), size + 2 + kEvents);
 }
 
