@@ -1,6 +1,6 @@
 // A recall's scope read from the state the domain rules keep (encodings: state_reader.h) in a
-// few passes over sorted keys — one scan of the scope, one of the acknowledgements, and batched
-// point reads (MultiGet, in key order) of the lots' states — instead of an iterator and a read
+// few passes over sorted keys — one scan of the scope, one of the acknowledgements, one of the
+// lots' state now as the rules keep it beside the scope — instead of an iterator and a read
 // per lot: a 10,000-lot scope is read in milliseconds.
 //
 // The lots are RecallScopeLot messages as stored (without acks and current); the Fill functions
@@ -47,11 +47,12 @@ enum class CurrentState {
   kWhole,
 };
 
-// Sets each lot's `current` from its batch state. `lots` in any order (in batch_id order it
-// saves a sort). DataLoss naming the
-// batch when a lot of the scope has no state (the rules write both in one batch).
-absl::Status FillCurrent(const storage::LedgerDb& db, const std::vector<v1::RecallScopeLot*>& lots,
-                         CurrentState what);
+// Sets each lot's `current`. kSummary reads the lots' "recall-now/" records of the recall (one
+// scan, or one MultiGet for a few lots) and the batch state only of lots without one; kWhole
+// reads every batch state. `lots` in any order (in batch_id order it saves a sort). DataLoss
+// naming the batch when a lot of the scope has no state (the rules write both in one batch).
+absl::Status FillCurrent(const storage::LedgerDb& db, absl::string_view recall_id,
+                         const std::vector<v1::RecallScopeLot*>& lots, CurrentState what);
 
 }  // namespace herbtrace::server
 

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/domain/catalog_files.h"
 #include "services/domain/event_batches.h"
+#include "services/domain/state_keys.h"
 #include "services/server/capture_service.h"
 #include "storage/audit.h"
 #include "storage/key_codec.h"
@@ -339,6 +340,34 @@ class DomainRulesTest : public ::testing::TestWithParam<bool> {
     auto batch = h_.reader().Batch(id);
     EXPECT_THAT(batch, IsOk());
     return batch.value_or(v1::BatchState());
+  }
+
+  // Every lot of the recall's scope has a "recall-now/" record beside the scope, and it says
+  // what the lot's state says now: holder, grams, status and last seq.
+  void ExpectScopeNowIsEachLotsState(const std::string& recall_id) {
+    const std::string prefix = keys::RecallNowPrefix(recall_id);
+    std::map<std::string, v1::BatchState> now;
+    std::unique_ptr<rocksdb::Iterator> it(h_.ledger().db().db().NewIterator(
+        rocksdb::ReadOptions(), h_.ledger().db().cf(storage::Cf::kRegistry)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      ASSERT_TRUE(now[it->key().ToString().substr(prefix.size())].ParseFromString(
+          it->value().ToString()));
+    }
+    auto view = h_.reader().Recall(recall_id);
+    ASSERT_THAT(view, IsOk());
+    ASSERT_EQ(now.size(), static_cast<size_t>(view->lots_size()));
+    for (const v1::RecallScopeLot& lot : view->lots()) {
+      SCOPED_TRACE(lot.batch_id());
+      ASSERT_EQ(now.count(lot.batch_id()), 1u);
+      const v1::BatchState& record = now[lot.batch_id()];
+      const v1::BatchState state = Batch(lot.batch_id());
+      EXPECT_EQ(record.holder_party_id(), state.holder_party_id());
+      EXPECT_EQ(record.remaining_grams(), state.remaining_grams());
+      EXPECT_EQ(record.status(), state.status());
+      EXPECT_EQ(record.last_seq(), state.last_seq());
+      EXPECT_TRUE(record.batch_id().empty());
+      EXPECT_EQ(record.recall_ids_size(), 0);
+    }
   }
 
   // The dried lot D held by the trader, bought from the grower: the common start of many tests.
@@ -683,6 +712,7 @@ TEST_P(DomainRulesTest, HuangqiChainFromHarvestToClosedRecall) {
   v1::Event recall = RecallEvent(dried);
   Ok(recall, regulator_);
   const std::string recall_id = recall.event_id();
+  ExpectScopeNowIsEachLotsState(recall_id);
   auto view = h_.reader().Recall(recall_id);
   ASSERT_THAT(view, IsOk());
   EXPECT_EQ(view->status(), v1::RECALL_STATUS_OPEN);
@@ -735,6 +765,7 @@ TEST_P(DomainRulesTest, HuangqiChainFromHarvestToClosedRecall) {
   view = h_.reader().Recall(recall_id);
   EXPECT_EQ(view->grams_acknowledged(), 5'000u);
   EXPECT_EQ(view->holders(0).lots_acknowledged(), 1u);
+  ExpectScopeNowIsEachLotsState(recall_id);
   Ok(AckEvent(trader_, recall_id, lots[2], v1::RECALL_ACTION_DESTROYED, 5'000), trader_);
   EXPECT_EQ(Batch(lots[2]).status(), v1::BATCH_STATUS_DESTROYED);
   Ok(AckEvent(maker_b_, recall_id, lots[1], v1::RECALL_ACTION_DESTROYED, 2'000), maker_b_);
@@ -744,6 +775,7 @@ TEST_P(DomainRulesTest, HuangqiChainFromHarvestToClosedRecall) {
   v1::Event ret =
       AckEvent(maker_a_, recall_id, lots[0], v1::RECALL_ACTION_RETURNED, 10'000, trader_.party_id);
   Ok(ret, maker_a_);
+  ExpectScopeNowIsEachLotsState(recall_id);  // in transit
   view = h_.reader().Recall(recall_id);
   EXPECT_EQ(view->grams_acknowledged(), 29'600u);
   EXPECT_EQ(view->status(), v1::RECALL_STATUS_OPEN);
@@ -753,6 +785,7 @@ TEST_P(DomainRulesTest, HuangqiChainFromHarvestToClosedRecall) {
   v1::BatchState returned = Batch(lots[0]);
   EXPECT_EQ(returned.holder_party_id(), trader_.party_id);
   EXPECT_EQ(returned.status(), v1::BATCH_STATUS_RECALLED);
+  ExpectScopeNowIsEachLotsState(recall_id);
   EXPECT_EQ(view->lots(1).acks_size(), 1);
   EXPECT_EQ(view->lots(1).acks(0).action(), v1::RECALL_ACTION_RETURNED);
 

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "rocksdb/db.h"
+#include "services/domain/state_keys.h"
 #include "tests/services/server/service_fixture.h"
 
 namespace herbtrace::testing {
@@ -287,6 +290,93 @@ TEST_F(RecallServiceTest, AcksOfABigScopeAreFoundWholeAndPageByPage) {
   EXPECT_EQ(g.statuses(151), v1::BATCH_STATUS_DESTROYED);
   EXPECT_TRUE(g.acknowledged(151));
   EXPECT_FALSE(g.acknowledged(1));
+}
+
+TEST_F(RecallServiceTest, LotsNowAreReadBesideTheScopeOrFromTheBatchWhenNotKeptThere) {
+  std::vector<std::string> lots;
+  const std::string recall_id = RecallOfASplitHarvest(300, &lots);
+  const std::string& grower = market_->grower().party_id;
+  ASSERT_THAT(Ack(market_->grower(), recall_id, lots[0], v1::RECALL_ACTION_DESTROYED, 40), IsOk());
+  ASSERT_THAT(Ack(market_->grower(), recall_id, lots[150], v1::RECALL_ACTION_DESTROYED, 100),
+              IsOk());
+  // A second recall of one lot of the first: the lot is in both scopes, and what it says now
+  // changes in both.
+  v1::Event second;
+  second.set_event_id(market_->NewEventId());
+  second.mutable_recall()->set_batch_id(lots[7]);
+  second.mutable_recall()->set_reason("复检: 二氧化硫");
+  second.mutable_recall()->set_severity(v1::RECALL_SEVERITY_CLASS_II);
+  ASSERT_THAT(market_->Submit(market_->regulator(), second).status(), IsOk());
+  ASSERT_THAT(Ack(market_->grower(), second.event_id(), lots[7], v1::RECALL_ACTION_DESTROYED, 30),
+              IsOk());
+
+  // batch → "holder grams status", from the BY_HOLDER form and from the LOTS form page by page
+  // (a page reads its few lots by point reads, the whole scope by one scan).
+  using Now = std::map<std::string, std::string>;
+  auto now_by_holder = [&](const std::string& id) -> Now {
+    v1::GetRecallRequest request;
+    request.set_recall_id(id);
+    request.set_form(v1::RECALL_SCOPE_FORM_BY_HOLDER);
+    v1::RecallView view;
+    EXPECT_THAT(S(Get(request, &view)), IsOk());
+    Now now;
+    for (const v1::RecallHolderLots& g : view.lots_by_holder()) {
+      for (int i = 0; i < g.batch_ids_size(); ++i) {
+        const auto moved = g.holders_now().find(static_cast<uint32_t>(i));
+        now[g.batch_ids(i)] = absl::StrCat(moved == g.holders_now().end() ? g.party_id()
+                                                                           : moved->second,
+                                           " ", g.remaining_grams(i), " ", g.statuses(i));
+      }
+    }
+    return now;
+  };
+  auto now_by_pages = [&](const std::string& id) -> Now {
+    auto paged = AllPages(id, 7);
+    EXPECT_THAT(paged, IsOk());
+    Now now;
+    for (const v1::RecallScopeLot& lot : paged.value_or(std::vector<v1::RecallScopeLot>())) {
+      now[lot.batch_id()] = absl::StrCat(lot.current().holder_party_id(), " ",
+                                         lot.current().remaining_grams(), " ",
+                                         lot.current().status());
+    }
+    return now;
+  };
+  const Now first = now_by_holder(recall_id);
+  ASSERT_THAT(first, SizeIs(301));
+  EXPECT_EQ(first.at(lots[0]), absl::StrCat(grower, " 60 ", v1::BATCH_STATUS_RECALLED));
+  EXPECT_EQ(first.at(lots[150]), absl::StrCat(grower, " 0 ", v1::BATCH_STATUS_DESTROYED));
+  EXPECT_EQ(first.at(lots[7]), absl::StrCat(grower, " 70 ", v1::BATCH_STATUS_RECALLED));
+  EXPECT_EQ(first.at(lots[8]), absl::StrCat(grower, " 100 ", v1::BATCH_STATUS_RECALLED));
+  EXPECT_EQ(now_by_pages(recall_id), first);
+  const Now of_second = now_by_holder(second.event_id());
+  EXPECT_EQ(of_second, Now({{lots[7], first.at(lots[7])}}));
+  EXPECT_EQ(now_by_pages(second.event_id()), of_second);
+
+  // A ledger whose recalls were issued before the records beside the scope were kept has none
+  // for lots that did not change since: every other one missing, then all of them.
+  rocksdb::DB& db = market_->ledger().db().db();
+  rocksdb::ColumnFamilyHandle* registry = market_->ledger().db().cf(storage::Cf::kRegistry);
+  for (const bool all : {false, true}) {
+    SCOPED_TRACE(all ? "no record" : "every other record");
+    for (const std::string& id : {recall_id, second.event_id()}) {
+      const std::string prefix = domain::keys::RecallNowPrefix(id);
+      std::vector<std::string> kept;
+      std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), registry));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        kept.push_back(it->key().ToString());
+      }
+      if (!all) {
+        ASSERT_FALSE(kept.empty());
+      }
+      for (size_t i = 0; i < kept.size(); i += all ? 1 : 2) {
+        ASSERT_TRUE(db.Delete(rocksdb::WriteOptions(), registry, kept[i]).ok());
+      }
+    }
+    EXPECT_EQ(now_by_holder(recall_id), first);
+    EXPECT_EQ(now_by_pages(recall_id), first);
+    EXPECT_EQ(now_by_holder(second.event_id()), of_second);
+    EXPECT_EQ(now_by_pages(second.event_id()), of_second);
+  }
 }
 
 TEST_F(RecallServiceTest, GetRecallRefusesABadFormOrPage) {
