@@ -384,6 +384,12 @@ int Run() {
       with_tls ? absl::StrCat("herbctl --server=", address,
                               " --tls_ca=CA.pem --tls_cert=PARTY.pem --tls_key=PARTY-key.pem")
                : absl::StrCat("herbctl --server=", address);
+  // Before the banner: a script that waits for "listening on" then reads the port finds it.
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << (*host)->port() << "\n";
+    std::filesystem::rename(tmp, port_file, ec);
+  }
   std::cout << "herbtrace-server (" << mode_name << ") listening on " << address << "\n"
             << "  transport  " << transport << "\n"
             << ((*host)->admin_address().empty()
@@ -408,11 +414,6 @@ int Run() {
                     : absl::StrCat("             ", herbctl, " batch <trace code>\n"))
             << "  stop       Ctrl-C or SIGTERM\n"
             << std::flush;
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
-    const std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << (*host)->port() << "\n";
-    std::filesystem::rename(tmp, port_file, ec);
-  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
