@@ -524,6 +524,8 @@ absl::Status ApplyRecallAck(RuleContext& ctx) {
   if (!scope->acknowledged()) AddGrams(acked_after, a.grams());
   acked_after = std::min(at_recall, acked_after);
   const uint64_t delta = acked_after - acked_before;
+  // `scope` was read before the lot was saved: it takes the lot as saved.
+  SetLotNow(lot, *scope);
   HT_RETURN_IF_ERROR(ctx.Put(storage::Cf::kRegistry, lot_key, *scope));
 
   view->set_grams_acknowledged(view->grams_acknowledged() + delta);

@@ -110,6 +110,15 @@ void SettleStatus(v1::BatchState& batch, v1::BatchStatus closed_as) {
   }
 }
 
+void SetLotNow(const v1::BatchState& batch, v1::RecallScopeLot& scope) {
+  v1::BatchState& now = *scope.mutable_current();
+  now.Clear();
+  now.set_holder_party_id(batch.holder_party_id());
+  now.set_remaining_grams(batch.remaining_grams());
+  now.set_status(batch.status());
+  now.set_last_seq(batch.last_seq());
+}
+
 absl::Status ForEachDownstream(
     const storage::StateTxn& txn, absl::string_view root,
     const std::function<absl::StatusOr<bool>(const std::string&, uint32_t)>& visit) {
@@ -270,19 +279,18 @@ absl::Status RuleContext::SaveBatchQuietly(v1::BatchState& batch) {
   // Filled by readers from the log's own families.
   batch.clear_head_leaf_hash();
   batch.clear_as_of_tree_size();
-  if (!batch.recall_ids().empty()) {
-    // Beside each recall's scope, what its lists show of the lot now: a 10,000-lot scope is
-    // then one ordered scan instead of 10,000 reads scattered over every batch of the market.
-    v1::BatchState now;
-    now.set_holder_party_id(batch.holder_party_id());
-    now.set_remaining_grams(batch.remaining_grams());
-    now.set_status(batch.status());
-    now.set_last_seq(batch.last_seq());
-    const std::string bytes = now.SerializeAsString();
-    for (const std::string& recall_id : batch.recall_ids()) {
-      HT_RETURN_IF_ERROR(
-          PutRaw(storage::Cf::kRegistry, keys::RecallNow(recall_id, batch.batch_id()), bytes));
+  // Each recall's scope record of the lot says what the lot is now, so a 10,000-lot scope is
+  // one ordered scan instead of 10,000 reads scattered over every batch of the market.
+  for (const std::string& recall_id : batch.recall_ids()) {
+    const std::string key = keys::RecallLot(recall_id, batch.batch_id());
+    HT_ASSIGN_OR_RETURN(std::optional<v1::RecallScopeLot> scope,
+                        Get<v1::RecallScopeLot>(storage::Cf::kRegistry, key));
+    if (!scope.has_value()) {
+      return absl::DataLossError(absl::StrCat("batch ", batch.batch_id(), " names recall ",
+                                              recall_id, " whose scope does not hold it"));
     }
+    SetLotNow(batch, *scope);
+    HT_RETURN_IF_ERROR(Put(storage::Cf::kRegistry, key, *scope));
   }
   return Put(storage::Cf::kBatchState, batch.batch_id(), batch);
 }

@@ -190,6 +190,10 @@ class RuleContext {
 // at 0 grams keeps its closing status (`closed_as` if it was still open).
 void SettleStatus(v1::BatchState& batch, v1::BatchStatus closed_as = v1::BATCH_STATUS_CONSUMED);
 
+// What a recall's scope record shows of a lot now (RecallScopeLot.current): holder, remaining
+// grams, status and last seq, nothing else. SaveBatch keeps it for every recall naming the lot.
+void SetLotNow(const v1::BatchState& batch, v1::RecallScopeLot& scope);
+
 // The rule of each kind. REQUIRES: common checks (origin, time, signer, roles) already passed.
 absl::Status ApplyRegisterParty(RuleContext& ctx);
 absl::Status ApplyRegisterKey(RuleContext& ctx);

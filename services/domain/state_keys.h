@@ -30,7 +30,6 @@ inline constexpr absl::string_view kLimitsCurrent = "limits-current";
 inline constexpr absl::string_view kRecallPrefix = "recall/";
 inline constexpr absl::string_view kRecallLotPrefix = "recall-lot/";
 inline constexpr absl::string_view kRecallAckPrefix = "recall-ack/";
-inline constexpr absl::string_view kRecallNowPrefix = "recall-now/";
 inline constexpr absl::string_view kRecallReturnPrefix = "recall-return/";
 inline constexpr absl::string_view kTestPrefix = "test/";
 inline constexpr absl::string_view kTransferPrefix = "transfer/";
@@ -83,12 +82,6 @@ inline std::string RecallAckLotPrefix(absl::string_view recall_id, absl::string_
 inline std::string RecallAck(absl::string_view recall_id, absl::string_view batch_id,
                              uint64_t seq) {
   return absl::StrCat(RecallAckLotPrefix(recall_id, batch_id), storage::BigEndian64(seq));
-}
-inline std::string RecallNowPrefix(absl::string_view recall_id) {
-  return absl::StrCat(kRecallNowPrefix, recall_id, kSep);
-}
-inline std::string RecallNow(absl::string_view recall_id, absl::string_view batch_id) {
-  return absl::StrCat(RecallNowPrefix(recall_id), batch_id);
 }
 inline std::string RecallReturnPrefix(absl::string_view recall_id) {
   return absl::StrCat(kRecallReturnPrefix, recall_id, kSep);

@@ -16,14 +16,12 @@
 //                  "limits-current"         → version of the newest table
 //                  "recall/" recall_id      → RecallView without lots (holders and counters
 //                                             included; `overdue` is filled by readers)
-//                  "recall-lot/" recall_id 0x00 batch_id → RecallScopeLot (without acks, current)
+//                  "recall-lot/" recall_id 0x00 batch_id → RecallScopeLot without acks; its
+//                                             `current` holds the lot's holder, remaining grams,
+//                                             status and last_seq now, rewritten with every save
+//                                             of the lot's state (none in records written before
+//                                             it was kept: readers read the batch state)
 //                  "recall-ack/" recall_id 0x00 batch_id 0x00 u64be(seq) → RecallAckRecord
-//                  "recall-now/" recall_id 0x00 batch_id → BatchState with holder_party_id,
-//                                             remaining_grams, status and last_seq only: the
-//                                             lot now, rewritten with every save of its state,
-//                                             so a scope is read in one scan (recalls issued
-//                                             before these records existed have none until
-//                                             the lot changes: readers fall back to batch_state)
 //                  "recall-return/" recall_id 0x00 batch_id → event_id of a RETURNED ack whose
 //                                             return is still in transit
 //                  "test/" batch_id 0x00 u64be(seq)      → JudgedTest

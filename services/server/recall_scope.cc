@@ -25,9 +25,6 @@ constexpr size_t kStatesPerRead = 512;
 // Up to this many lots, one Seek per lot on a shared iterator reads their acknowledgements;
 // beyond it, one scan over the recall's acknowledgements.
 constexpr size_t kAckSeeksAtMost = 256;
-// Up to this many lots, their "recall-now/" records are read by one MultiGet; beyond it, by
-// one scan over the recall's records.
-constexpr size_t kNowReadsAtMost = 256;
 
 rocksdb::Slice AsSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 absl::string_view AsView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
@@ -218,77 +215,16 @@ absl::Status ReadBatchStates(const storage::LedgerDb& db,
   return absl::OkStatus();
 }
 
-absl::Status NowDoesNotParse(absl::string_view batch_id) {
-  return absl::DataLossError(
-      absl::StrCat("the stored state now of scope lot ", batch_id, " does not parse"));
-}
-
-bool ParseNow(const char* data, size_t size, v1::RecallScopeLot& lot) {
-  return lot.mutable_current()->ParseFromArray(data, static_cast<int>(size));
-}
-
-// Sets `current` of the lots that have a "recall-now/" record from it and returns the lots
-// that have none (their recall was issued before the rules kept these records, and they have
-// not changed since). REQUIRES: `sorted` in batch_id order.
-absl::StatusOr<std::vector<v1::RecallScopeLot*>> ReadScopeNow(
-    const storage::LedgerDb& db, absl::string_view recall_id,
-    const std::vector<v1::RecallScopeLot*>& sorted) {
-  std::vector<v1::RecallScopeLot*> without;
-  if (sorted.size() <= kNowReadsAtMost) {
-    std::vector<std::string> key_bytes;
-    key_bytes.reserve(sorted.size());
-    for (const v1::RecallScopeLot* lot : sorted) {
-      key_bytes.push_back(keys::RecallNow(recall_id, lot->batch_id()));
-    }
-    const std::vector<rocksdb::Slice> key_slices(key_bytes.begin(), key_bytes.end());
-    std::vector<rocksdb::PinnableSlice> values(sorted.size());
-    std::vector<rocksdb::Status> statuses(sorted.size());
-    db.db().MultiGet(rocksdb::ReadOptions(), db.cf(Cf::kRegistry), sorted.size(),
-                     key_slices.data(), values.data(), statuses.data(), /*sorted_input=*/true);
-    for (size_t i = 0; i < sorted.size(); ++i) {
-      if (statuses[i].IsNotFound()) {
-        without.push_back(sorted[i]);
-      } else if (!statuses[i].ok()) {
-        return storage::FromRocks(statuses[i], "reading the scope's lots now");
-      } else if (!ParseNow(values[i].data(), values[i].size(), *sorted[i])) {
-        return NowDoesNotParse(sorted[i]->batch_id());
-      }
-    }
-    return without;
-  }
-  // One pass over the recall's records, joined with the lots on batch_id: both sides are in
-  // batch_id order.
-  const std::string prefix = keys::RecallNowPrefix(recall_id);
-  const std::string bound = UpperBoundOf(prefix);
-  const rocksdb::Slice upper = AsSlice(bound);
-  rocksdb::ReadOptions options;
-  options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(options, db.cf(Cf::kRegistry)));
-  size_t next = 0;
-  for (it->Seek(AsSlice(prefix)); it->Valid() && next < sorted.size(); it->Next()) {
-    const absl::string_view batch_id = AsView(it->key()).substr(prefix.size());
-    while (next < sorted.size() && sorted[next]->batch_id() < batch_id) {
-      without.push_back(sorted[next++]);
-    }
-    if (next == sorted.size() || sorted[next]->batch_id() != batch_id) continue;
-    const rocksdb::Slice value = it->value();
-    if (!ParseNow(value.data(), value.size(), *sorted[next])) return NowDoesNotParse(batch_id);
-    ++next;
-  }
-  if (!it->status().ok()) return storage::FromRocks(it->status(), "scanning the scope's lots now");
-  without.insert(without.end(), sorted.begin() + next, sorted.end());
-  return without;
-}
-
 }  // namespace
 
-absl::Status FillCurrent(const storage::LedgerDb& db, absl::string_view recall_id,
-                         const std::vector<v1::RecallScopeLot*>& lots, CurrentState what) {
-  const std::vector<v1::RecallScopeLot*> sorted = ByBatchId(lots);
-  if (what == CurrentState::kWhole) return ReadBatchStates(db, sorted, what);
-  auto without = ReadScopeNow(db, recall_id, sorted);
-  if (!without.ok()) return without.status();
-  return ReadBatchStates(db, *without, what);
+absl::Status FillCurrent(const storage::LedgerDb& db, const std::vector<v1::RecallScopeLot*>& lots,
+                         CurrentState what) {
+  if (what == CurrentState::kWhole) return ReadBatchStates(db, ByBatchId(lots), what);
+  std::vector<v1::RecallScopeLot*> without;
+  for (v1::RecallScopeLot* lot : lots) {
+    if (!lot->has_current()) without.push_back(lot);
+  }
+  return ReadBatchStates(db, ByBatchId(without), what);
 }
 
 }  // namespace herbtrace::server

@@ -1,9 +1,9 @@
 // A recall's scope read from the state the domain rules keep (encodings: state_reader.h) in a
-// few passes over sorted keys — one scan of the scope, one of the acknowledgements, one of the
-// lots' state now as the rules keep it beside the scope — instead of an iterator and a read
-// per lot: a 10,000-lot scope is read in milliseconds.
+// few passes over sorted keys — one scan of the scope (whose records the rules keep up to date
+// with each lot's holder, grams and status), one of the acknowledgements — instead of an
+// iterator and a read per lot: a 10,000-lot scope is read in milliseconds.
 //
-// The lots are RecallScopeLot messages as stored (without acks and current); the Fill functions
+// The lots are RecallScopeLot messages as stored (without acks); the Fill functions
 // complete any subset of them, so a paged call reads the acknowledgements and states of its page
 // only.
 //
@@ -47,12 +47,12 @@ enum class CurrentState {
   kWhole,
 };
 
-// Sets each lot's `current`. kSummary reads the lots' "recall-now/" records of the recall (one
-// scan, or one MultiGet for a few lots) and the batch state only of lots without one; kWhole
-// reads every batch state. `lots` in any order (in batch_id order it saves a sort). DataLoss
-// naming the batch when a lot of the scope has no state (the rules write both in one batch).
-absl::Status FillCurrent(const storage::LedgerDb& db, absl::string_view recall_id,
-                         const std::vector<v1::RecallScopeLot*>& lots, CurrentState what);
+// Sets `current` of the lots. kSummary: only of lots whose stored record has none (written
+// before the rules kept it), from their batch states; kWhole: of every lot, the whole batch
+// state. `lots` in any order (in batch_id order it saves a sort). DataLoss naming the batch
+// when a lot of the scope has no state (the rules write both in one batch).
+absl::Status FillCurrent(const storage::LedgerDb& db, const std::vector<v1::RecallScopeLot*>& lots,
+                         CurrentState what);
 
 }  // namespace herbtrace::server
 

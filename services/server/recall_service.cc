@@ -177,7 +177,7 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
       if (acks) {
         if (auto s = FillAcks(source_.db(), view.recall_id(), lots); !s.ok()) return s;
       }
-      if (auto s = FillCurrent(source_.db(), view.recall_id(), lots, state); !s.ok()) return s;
+      if (auto s = FillCurrent(source_.db(), lots, state); !s.ok()) return s;
     }
     if (!oversight && !LimitToLotsOf(caller.party_id, lots, view)) {
       return Denied(caller, "recall_id",
@@ -205,7 +205,7 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
         if (acks) {
           if (auto s = FillAcks(source_.db(), view.recall_id(), lots); !s.ok()) return s;
         }
-        if (auto s = FillCurrent(source_.db(), view.recall_id(), lots, state); !s.ok()) return s;
+        if (auto s = FillCurrent(source_.db(), lots, state); !s.ok()) return s;
       }
     }
     uint64_t reflected = header->as_of;
@@ -299,10 +299,7 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
     if (auto s = FillAcks(source_.db(), summary.recall_id(), lots); !s.ok()) return s;
     // The stored scope has no current state: a lot the party holds now that it did not hold
     // at the recall (a return, a later receive) is found through the batch.
-    if (auto s = FillCurrent(source_.db(), summary.recall_id(), lots, CurrentState::kSummary);
-        !s.ok()) {
-      return s;
-    }
+    if (auto s = FillCurrent(source_.db(), lots, CurrentState::kSummary); !s.ok()) return s;
     for (const v1::RecallScopeLot* lot : lots) {
       if (LotOf(*lot, party_id)) return true;
     }

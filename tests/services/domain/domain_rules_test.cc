@@ -342,32 +342,32 @@ class DomainRulesTest : public ::testing::TestWithParam<bool> {
     return batch.value_or(v1::BatchState());
   }
 
-  // Every lot of the recall's scope has a "recall-now/" record beside the scope, and it says
-  // what the lot's state says now: holder, grams, status and last seq.
+  // Every stored scope record of the recall says what its lot's state says now: holder,
+  // grams, status and last seq, and nothing more of the state.
   void ExpectScopeNowIsEachLotsState(const std::string& recall_id) {
-    const std::string prefix = keys::RecallNowPrefix(recall_id);
-    std::map<std::string, v1::BatchState> now;
+    const std::string prefix = keys::RecallLotPrefix(recall_id);
     std::unique_ptr<rocksdb::Iterator> it(h_.ledger().db().db().NewIterator(
         rocksdb::ReadOptions(), h_.ledger().db().cf(storage::Cf::kRegistry)));
+    size_t lots = 0;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      ASSERT_TRUE(now[it->key().ToString().substr(prefix.size())].ParseFromString(
-          it->value().ToString()));
+      v1::RecallScopeLot stored;
+      ASSERT_TRUE(stored.ParseFromString(it->value().ToString()));
+      SCOPED_TRACE(stored.batch_id());
+      ++lots;
+      ASSERT_TRUE(stored.has_current());
+      const v1::BatchState& now = stored.current();
+      const v1::BatchState state = Batch(stored.batch_id());
+      EXPECT_EQ(now.holder_party_id(), state.holder_party_id());
+      EXPECT_EQ(now.remaining_grams(), state.remaining_grams());
+      EXPECT_EQ(now.status(), state.status());
+      EXPECT_EQ(now.last_seq(), state.last_seq());
+      EXPECT_TRUE(now.batch_id().empty());
+      EXPECT_EQ(now.recall_ids_size(), 0);
+      EXPECT_EQ(stored.acks_size(), 0);
     }
     auto view = h_.reader().Recall(recall_id);
     ASSERT_THAT(view, IsOk());
-    ASSERT_EQ(now.size(), static_cast<size_t>(view->lots_size()));
-    for (const v1::RecallScopeLot& lot : view->lots()) {
-      SCOPED_TRACE(lot.batch_id());
-      ASSERT_EQ(now.count(lot.batch_id()), 1u);
-      const v1::BatchState& record = now[lot.batch_id()];
-      const v1::BatchState state = Batch(lot.batch_id());
-      EXPECT_EQ(record.holder_party_id(), state.holder_party_id());
-      EXPECT_EQ(record.remaining_grams(), state.remaining_grams());
-      EXPECT_EQ(record.status(), state.status());
-      EXPECT_EQ(record.last_seq(), state.last_seq());
-      EXPECT_TRUE(record.batch_id().empty());
-      EXPECT_EQ(record.recall_ids_size(), 0);
-    }
+    EXPECT_EQ(lots, static_cast<size_t>(view->lots_size()));
   }
 
   // The dried lot D held by the trader, bought from the grower: the common start of many tests.

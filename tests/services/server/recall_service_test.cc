@@ -292,7 +292,7 @@ TEST_F(RecallServiceTest, AcksOfABigScopeAreFoundWholeAndPageByPage) {
   EXPECT_FALSE(g.acknowledged(1));
 }
 
-TEST_F(RecallServiceTest, LotsNowAreReadBesideTheScopeOrFromTheBatchWhenNotKeptThere) {
+TEST_F(RecallServiceTest, ScopeRecordsKeepEachLotNowAndOlderRecordsAreReadFromTheBatch) {
   std::vector<std::string> lots;
   const std::string recall_id = RecallOfASplitHarvest(300, &lots);
   const std::string& grower = market_->grower().party_id;
@@ -352,24 +352,30 @@ TEST_F(RecallServiceTest, LotsNowAreReadBesideTheScopeOrFromTheBatchWhenNotKeptT
   EXPECT_EQ(of_second, Now({{lots[7], first.at(lots[7])}}));
   EXPECT_EQ(now_by_pages(second.event_id()), of_second);
 
-  // A ledger whose recalls were issued before the records beside the scope were kept has none
-  // for lots that did not change since: every other one missing, then all of them.
+  // A ledger whose recalls were issued before the scope records kept their lots' state now
+  // has none in records of lots that did not change since: every other one without, then all.
   rocksdb::DB& db = market_->ledger().db().db();
   rocksdb::ColumnFamilyHandle* registry = market_->ledger().db().cf(storage::Cf::kRegistry);
   for (const bool all : {false, true}) {
-    SCOPED_TRACE(all ? "no record" : "every other record");
+    SCOPED_TRACE(all ? "no lot now in any record" : "no lot now in every other record");
     for (const std::string& id : {recall_id, second.event_id()}) {
-      const std::string prefix = domain::keys::RecallNowPrefix(id);
-      std::vector<std::string> kept;
+      const std::string prefix = domain::keys::RecallLotPrefix(id);
+      std::vector<std::pair<std::string, v1::RecallScopeLot>> stored;
       std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), registry));
       for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-        kept.push_back(it->key().ToString());
+        v1::RecallScopeLot lot;
+        ASSERT_TRUE(lot.ParseFromString(it->value().ToString()));
+        stored.emplace_back(it->key().ToString(), std::move(lot));
       }
-      if (!all) {
-        ASSERT_FALSE(kept.empty());
-      }
-      for (size_t i = 0; i < kept.size(); i += all ? 1 : 2) {
-        ASSERT_TRUE(db.Delete(rocksdb::WriteOptions(), registry, kept[i]).ok());
+      ASSERT_FALSE(stored.empty());
+      for (size_t i = 0; i < stored.size(); i += all ? 1 : 2) {
+        if (!all) {
+          ASSERT_TRUE(stored[i].second.has_current());
+        }
+        stored[i].second.clear_current();
+        ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), registry, stored[i].first,
+                           stored[i].second.SerializeAsString())
+                        .ok());
       }
     }
     EXPECT_EQ(now_by_holder(recall_id), first);
