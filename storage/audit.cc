@@ -37,6 +37,7 @@ using internal::KeepEarlier;
 using internal::NodeKey;
 using internal::RangeFindings;
 using internal::RangePlan;
+using internal::RecordPrf;
 using internal::RecordSum;
 
 // Ranges begin on multiples of 2^split_level; the join keeps the nodes of that level and above
@@ -48,7 +49,7 @@ constexpr int kMaxThreads = 8;
 
 // Sums the event index; any record that does not decode, or names a size outside the log, fails.
 absl::Status SumEventIndex(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                           const crypto::Hasher& hasher, uint64_t size, RecordSum& sum) {
+                           const RecordPrf& prf, uint64_t size, RecordSum& sum) {
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEventIds)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const absl::string_view id(it->key().data(), it->key().size());
@@ -60,21 +61,21 @@ absl::Status SumEventIndex(const LedgerDb& db, const rocksdb::ReadOptions& ro,
                                               " and tree size ", record->committed_size,
                                               " in a log of ", size));
     }
-    sum.Add(hasher, id, record->seq, &record->payload_hash);
+    sum.Add(prf, id, record->seq, &record->payload_hash);
   }
   return FromRocks(it->status(), "reading event_ids");
 }
 
 // Sums batch_entries: one (batch, entry) link per key.
 absl::Status SumBatchEntries(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                             const crypto::Hasher& hasher, RecordSum& sum) {
+                             const RecordPrf& prf, RecordSum& sum) {
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchEntries)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const absl::string_view key(it->key().data(), it->key().size());
     if (key.size() < 10 || key[key.size() - 9] != '\0') {
       return absl::DataLossError("batch_entries: malformed key");
     }
-    sum.Add(hasher, key.substr(0, key.size() - 9), ReadBigEndian64(key.substr(key.size() - 8)),
+    sum.Add(prf, key.substr(0, key.size() - 9), ReadBigEndian64(key.substr(key.size() - 8)),
             nullptr);
   }
   return FromRocks(it->status(), "reading batch_entries");
@@ -83,7 +84,7 @@ absl::Status SumBatchEntries(const LedgerDb& db, const rocksdb::ReadOptions& ro,
 // Sums batch_heads: (batch id, seq, leaf hash) per head. False in `decoded` when a value does
 // not decode (CheckBatchHeads then names it).
 absl::Status SumBatchHeads(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                           const crypto::Hasher& hasher, RecordSum& sum, bool& decoded) {
+                           const RecordPrf& prf, RecordSum& sum, bool& decoded) {
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchHeads)));
   decoded = true;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -93,7 +94,7 @@ absl::Status SumBatchHeads(const LedgerDb& db, const rocksdb::ReadOptions& ro,
       decoded = false;
       break;
     }
-    sum.Add(hasher, id, head->seq, &head->leaf_hash);
+    sum.Add(prf, id, head->seq, &head->leaf_hash);
   }
   return FromRocks(it->status(), "reading batch_heads");
 }
@@ -160,8 +161,9 @@ std::optional<crypto::Digest> RootFrom(
 // What the join checks across ranges. Returns the earliest break it finds, if any.
 class RangeJoin {
  public:
-  RangeJoin(const crypto::Hasher& hasher, std::vector<RangeFindings>& findings, int split_level)
-      : hasher_(hasher), findings_(findings), split_level_(split_level) {}
+  RangeJoin(const crypto::Hasher& hasher, const RecordPrf& prf,
+            std::vector<RangeFindings>& findings, int split_level)
+      : hasher_(hasher), prf_(prf), findings_(findings), split_level_(split_level) {}
 
   // The stored nodes over leaves of more than one range, lowest level first, so that each
   // node's children are already checked.
@@ -199,7 +201,9 @@ class RangeJoin {
     for (size_t i = 1; i < findings_.size(); ++i) {
       for (const internal::PendingLink& link : findings_[i].pending) {
         const BatchHead* head = NewestBefore(i, link.batch_id);
-        if (head != nullptr) newest_heads_.Remove(hasher_, link.batch_id, head->seq, &head->leaf_hash);
+        if (head != nullptr) {
+          newest_heads_.Remove(prf_, link.batch_id, head->seq, &head->leaf_hash);
+        }
         const absl::string_view expected =
             head == nullptr ? absl::string_view() : crypto::AsBytes(head->leaf_hash);
         if (link.prev_leaf_hash != expected) {
@@ -230,6 +234,7 @@ class RangeJoin {
 
  private:
   const crypto::Hasher& hasher_;
+  const RecordPrf& prf_;
   std::vector<RangeFindings>& findings_;
   const int split_level_;
   absl::flat_hash_map<NodeKey, crypto::Digest> upper_nodes_;
@@ -345,7 +350,12 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
     }
   }
 
-  // The tasks: one pass per range of entries, then the two index sums.
+  // The index sums' key, drawn now that the snapshot fixes what the audit reads (record_sum.h).
+  auto prf_or = RecordPrf::Random();
+  if (!prf_or.ok()) return prf_or.status();
+  const RecordPrf& prf = *prf_or;
+
+  // The tasks: one pass per range of entries, then the index sums.
   const int threads =
       options.threads > 0
           ? options.threads
@@ -376,14 +386,14 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   for (size_t i = 0; i < plans.size(); ++i) {
     tasks.push_back([&, i] {
       range_status[i] =
-          internal::AuditEntryRange(db, ro, hasher, options, plans[i], stop_at, advance,
-                                    findings[i]);
+          internal::AuditEntryRange(db, ro, hasher, prf, options, plans[i], stop_at,
+                                    advance, findings[i]);
     });
   }
   RecordSum index_sum;
   absl::Status index_status;
   if (options.check_event_index) {
-    tasks.push_back([&] { index_status = SumEventIndex(db, ro, hasher, size, index_sum); });
+    tasks.push_back([&] { index_status = SumEventIndex(db, ro, prf, size, index_sum); });
   }
   RecordSum batch_entries_sum;
   absl::Status batch_entries_status;
@@ -392,10 +402,10 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   bool batch_heads_decoded = true;
   if (options.check_batch_chains) {
     tasks.push_back(
-        [&] { batch_entries_status = SumBatchEntries(db, ro, hasher, batch_entries_sum); });
+        [&] { batch_entries_status = SumBatchEntries(db, ro, prf, batch_entries_sum); });
     tasks.push_back([&] {
       batch_heads_status =
-          SumBatchHeads(db, ro, hasher, batch_heads_sum, batch_heads_decoded);
+          SumBatchHeads(db, ro, prf, batch_heads_sum, batch_heads_decoded);
     });
   }
   RunTasks(tasks, threads);
@@ -410,7 +420,7 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
     if (f.failure.has_value()) KeepEarlier(first, *f.failure);
     stored_entries += f.entries;
   }
-  RangeJoin join(hasher, findings, plans.front().split_level);
+  RangeJoin join(hasher, prf, findings, plans.front().split_level);
   join.CheckDeferredNodes(first);
   join.CheckPendingLinks(first);
   if (checkpoint.has_value() && checkpoint->size > 0 && checkpoint->size <= stored_entries) {

@@ -15,52 +15,6 @@
 
 namespace herbtrace::storage::internal {
 
-crypto::Digest RecordSum::RecordHash(const crypto::Hasher& hasher, absl::string_view key,
-                                     uint64_t seq, const crypto::Digest* digest) {
-  // key ‖ 0x00 ‖ u64be(seq) ‖ digest, on the stack for the ids the log holds.
-  char stack[128];
-  const size_t size = key.size() + 9 + (digest != nullptr ? crypto::kDigestSize : 0);
-  char* record = stack;
-  if (size > sizeof(stack)) {
-    buffer_.resize(size);
-    record = buffer_.data();
-  }
-  std::memcpy(record, key.data(), key.size());
-  char* p = record + key.size();
-  *p++ = '\0';
-  for (int i = 7; i >= 0; --i) *p++ = static_cast<char>(seq >> (8 * i));
-  if (digest != nullptr) std::memcpy(p, digest->data(), crypto::kDigestSize);
-  return hasher.Hash(absl::string_view(record, size));
-}
-
-void RecordSum::Add(const crypto::Hasher& hasher, absl::string_view key, uint64_t seq,
-                    const crypto::Digest* digest) {
-  const crypto::Digest d = RecordHash(hasher, key, seq, digest);
-  const absl::string_view bytes = crypto::AsBytes(d);
-  const uint64_t a = ReadBigEndian64(bytes), c = ReadBigEndian64(bytes.substr(8));
-  const uint64_t new_lo = lo + c;
-  hi += a + (new_lo < lo ? 1 : 0);
-  lo = new_lo;
-  ++count;
-}
-
-void RecordSum::Remove(const crypto::Hasher& hasher, absl::string_view key, uint64_t seq,
-                       const crypto::Digest* digest) {
-  const crypto::Digest d = RecordHash(hasher, key, seq, digest);
-  const absl::string_view bytes = crypto::AsBytes(d);
-  const uint64_t a = ReadBigEndian64(bytes), c = ReadBigEndian64(bytes.substr(8));
-  hi -= a + (lo < c ? 1 : 0);
-  lo -= c;
-  --count;
-}
-
-void RecordSum::Merge(const RecordSum& other) {
-  const uint64_t new_lo = lo + other.lo;
-  hi += other.hi + (new_lo < lo ? 1 : 0);
-  lo = new_lo;
-  count += other.count;
-}
-
 bool Earlier(const Break& a, const Break& b) {
   return std::tie(a.seq, a.stage, a.link) < std::tie(b.seq, b.stage, b.link);
 }
@@ -110,9 +64,14 @@ class RangeEdge {
 
 class RangePass {
  public:
-  RangePass(const crypto::Hasher& hasher, const AuditOptions& options, const RangePlan& plan,
-            RangeFindings& findings)
-      : hasher_(hasher), options_(options), plan_(plan), findings_(findings), edge_(hasher) {}
+  RangePass(const crypto::Hasher& hasher, const RecordPrf& prf, const AuditOptions& options,
+            const RangePlan& plan, RangeFindings& findings)
+      : hasher_(hasher),
+        prf_(prf),
+        options_(options),
+        plan_(plan),
+        findings_(findings),
+        edge_(hasher) {}
 
   // Checks the entry at `seq`; false once the range has broken.
   bool Check(uint64_t seq, absl::string_view bytes, absl::string_view stored_nodes) {
@@ -172,7 +131,7 @@ class RangePass {
     }
     if (options_.check_event_index) {
       const crypto::Digest payload_hash = hasher_.Hash(scanner_.payload());
-      findings_.events.Add(hasher_, scanner_.event_id(), seq, &payload_hash);
+      findings_.events.Add(prf_, scanner_.event_id(), seq, &payload_hash);
     }
     if (!options_.check_batch_chains) return true;
     const std::vector<ScannedBatchLink>& links = scanner_.batch_prev();
@@ -204,12 +163,13 @@ class RangePass {
     for (const ScannedBatchLink& link : links) {
       auto [head, inserted] = findings_.heads.try_emplace(link.batch_id);
       head->second = BatchHead{seq, leaf_};
-      findings_.links.Add(hasher_, link.batch_id, seq, nullptr);
+      findings_.links.Add(prf_, link.batch_id, seq, nullptr);
     }
     return true;
   }
 
   const crypto::Hasher& hasher_;
+  const RecordPrf& prf_;
   const AuditOptions& options_;
   const RangePlan& plan_;
   RangeFindings& findings_;
@@ -222,11 +182,11 @@ class RangePass {
 }  // namespace
 
 absl::Status AuditEntryRange(const LedgerDb& db, const rocksdb::ReadOptions& read_options,
-                             const crypto::Hasher& hasher, const AuditOptions& options,
-                             const RangePlan& plan, std::atomic<uint64_t>& stop_at,
+                             const crypto::Hasher& hasher, const RecordPrf& prf,
+                             const AuditOptions& options, const RangePlan& plan, std::atomic<uint64_t>& stop_at,
                              const std::function<void(uint64_t)>& advance,
                              RangeFindings& findings) {
-  RangePass pass(hasher, options, plan, findings);
+  RangePass pass(hasher, prf, options, plan, findings);
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(read_options, db.cf(Cf::kEntries)));
   std::unique_ptr<rocksdb::Iterator> nodes(db.db().NewIterator(read_options, db.cf(Cf::kTree)));
   const std::string begin_key = BigEndian64(plan.begin);
@@ -269,7 +229,7 @@ absl::Status AuditEntryRange(const LedgerDb& db, const rocksdb::ReadOptions& rea
   if (!it->status().ok()) return FromRocks(it->status(), "reading entries");
   if (unreported > 0) advance(unreported);
   for (const auto& [batch_id, head] : findings.heads) {
-    findings.head_sum.Add(hasher, batch_id, head.seq, &head.leaf_hash);
+    findings.head_sum.Add(prf, batch_id, head.seq, &head.leaf_hash);
   }
   findings.entries = seq - plan.begin;
   if (findings.failure.has_value()) {

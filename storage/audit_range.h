@@ -26,34 +26,9 @@
 #include "storage/audit.h"
 #include "storage/ledger_db.h"
 #include "storage/log_view.h"
+#include "storage/record_sum.h"
 
 namespace herbtrace::storage::internal {
-
-// A fingerprint of a multiset of index records (key, seq, digest): a count and a 128-bit sum of
-// one hash per record. Two sides that sum the same records in any order agree; a record missing,
-// added or altered on one side shows as a difference (the indexes are not trust anchors —
-// entries, tree and checkpoint are — so a sum is enough to catch corruption and bugs).
-class RecordSum {
- public:
-  void Add(const crypto::Hasher& hasher, absl::string_view key, uint64_t seq,
-           const crypto::Digest* digest);
-  // Takes back a record added before.
-  void Remove(const crypto::Hasher& hasher, absl::string_view key, uint64_t seq,
-              const crypto::Digest* digest);
-  void Merge(const RecordSum& other);
-  bool operator==(const RecordSum& other) const {
-    return count == other.count && lo == other.lo && hi == other.hi;
-  }
-
-  uint64_t count = 0;
-  uint64_t lo = 0;
-  uint64_t hi = 0;
-
- private:
-  crypto::Digest RecordHash(const crypto::Hasher& hasher, absl::string_view key, uint64_t seq,
-                            const crypto::Digest* digest);
-  std::string buffer_;
-};
 
 // What makes a break the one to report: the earliest entry, and at one entry the check made
 // first (its bytes and tree nodes, then the checkpoint, then its contents and links in order).
@@ -114,12 +89,13 @@ struct RangeFindings {
   absl::flat_hash_map<uint64_t, std::vector<crypto::Digest>> low_edges;
 };
 
-// Runs the pass. An error status only when the database could not be read. `stop_at` is the
+// Runs the pass, adding the entries' index records to the findings' sums under `prf`. An error
+// status only when the database could not be read. `stop_at` is the
 // earliest broken seq any pass has found so far: a pass past it stops (nothing it finds can be
 // reported), and a pass that breaks lowers it. `advance` gets the entries checked, in steps.
 absl::Status AuditEntryRange(const LedgerDb& db, const rocksdb::ReadOptions& read_options,
-                             const crypto::Hasher& hasher, const AuditOptions& options,
-                             const RangePlan& plan, std::atomic<uint64_t>& stop_at,
+                             const crypto::Hasher& hasher, const RecordPrf& prf,
+                             const AuditOptions& options, const RangePlan& plan, std::atomic<uint64_t>& stop_at,
                              const std::function<void(uint64_t)>& advance,
                              RangeFindings& findings);
 
