@@ -58,15 +58,19 @@ std::string BatchEntryKey(absl::string_view batch_id, uint64_t seq) {
   return key;
 }
 
+absl::StatusOr<uint64_t> DecodeTreeSize(absl::string_view value) {
+  if (value.size() != 8) {
+    return absl::DataLossError(
+        absl::StrCat("meta tree_size: stored value has ", value.size(), " bytes, want 8"));
+  }
+  return ReadBigEndian64(value);
+}
+
 absl::StatusOr<uint64_t> LogView::Size() const {
   auto value = db_.Get(Cf::kMeta, kMetaTreeSize);
   if (!value.ok()) return value.status();
   if (!value->has_value()) return 0;
-  if ((*value)->size() != 8) {
-    return absl::DataLossError(
-        absl::StrCat("meta tree_size: stored value has ", (*value)->size(), " bytes, want 8"));
-  }
-  return ReadBigEndian64(**value);
+  return DecodeTreeSize(**value);
 }
 
 absl::Status LogView::CheckSize(uint64_t size, absl::string_view field) const {
@@ -130,8 +134,14 @@ absl::StatusOr<std::vector<crypto::Digest>> LogView::InclusionProof(uint64_t seq
 }
 
 absl::StatusOr<std::vector<LogView::ProvenEntry>> LogView::ProvenEntries(
-    absl::Span<const uint64_t> seqs, uint64_t tree_size) const {
-  if (auto s = CheckSize(tree_size, "tree_size"); !s.ok()) return s;
+    absl::Span<const uint64_t> seqs, uint64_t tree_size, std::optional<uint64_t> log_size) const {
+  if (log_size.has_value() && tree_size > *log_size) {
+    return absl::OutOfRangeError(
+        absl::StrCat("tree_size: ", tree_size, " is beyond the log's size ", *log_size));
+  }
+  if (!log_size.has_value()) {
+    if (auto s = CheckSize(tree_size, "tree_size"); !s.ok()) return s;
+  }
   std::vector<ProvenEntry> out(seqs.size());
   if (seqs.empty()) return out;
   auto proofs = crypto::InclusionProofs(hasher_, nodes_, seqs, tree_size);

@@ -43,6 +43,9 @@ struct EventRecord {
 std::string EncodeEventRecord(const EventRecord& record);
 absl::StatusOr<EventRecord> DecodeEventRecord(absl::string_view value, absl::string_view event_id);
 
+// meta "tree_size" := u64be(number of entries in the log).
+absl::StatusOr<uint64_t> DecodeTreeSize(absl::string_view value);
+
 // The key of one entry in a batch's history: batch id ‖ 0x00 ‖ u64be(seq).
 std::string BatchEntryKey(absl::string_view batch_id, uint64_t seq);
 
@@ -73,15 +76,17 @@ class LogView {
   // batched read, the leaf hashes and proofs in another (crypto::InclusionProofs), and the tree
   // size checked against the log once. What a read that proves a batch's history or a lineage
   // uses. NotFound("entry N: ...") for an entry past the end; OutOfRange for a size beyond the
-  // log; InvalidArgument unless every seq < tree_size.
+  // log; InvalidArgument unless every seq < tree_size. `log_size`, when given, is the log's size
+  // as the caller has just read it: a log only grows, so the size is not read again.
   struct ProvenEntry {
     uint64_t seq = 0;
     std::string bytes;
     crypto::Digest leaf_hash{};
     std::vector<crypto::Digest> proof;
   };
-  absl::StatusOr<std::vector<ProvenEntry>> ProvenEntries(absl::Span<const uint64_t> seqs,
-                                                         uint64_t tree_size) const;
+  absl::StatusOr<std::vector<ProvenEntry>> ProvenEntries(
+      absl::Span<const uint64_t> seqs, uint64_t tree_size,
+      std::optional<uint64_t> log_size = std::nullopt) const;
   absl::StatusOr<std::vector<crypto::Digest>> ConsistencyProof(uint64_t size1,
                                                               uint64_t size2) const;
 

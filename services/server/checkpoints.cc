@@ -45,7 +45,12 @@ absl::StatusOr<std::vector<StoredCosignature>> ReadCosignatures(const storage::L
   return out;
 }
 
-absl::StatusOr<bool> StoreCosignature(storage::LedgerDb& db, const StoredCosignature& cosignature) {
+absl::StatusOr<bool> StoreCosignature(LogSource& source, const StoredCosignature& cosignature) {
+  if (source.writer() == nullptr) {
+    return absl::FailedPreconditionError(
+        "cosignature: this is a reader replica; cosignatures are stored by the writer");
+  }
+  storage::LedgerDb& db = source.writer()->db();
   const std::string key = absl::StrCat(kMetaCosignaturePrefix, cosignature.signature.name);
   auto stored = db.Get(storage::Cf::kMeta, key);
   if (!stored.ok()) return stored.status();
@@ -68,6 +73,7 @@ absl::StatusOr<bool> StoreCosignature(storage::LedgerDb& db, const StoredCosigna
   auto s = db.db().Put(options, db.cf(storage::Cf::kMeta), rocksdb::Slice(key.data(), key.size()),
                        value);
   if (!s.ok()) return storage::FromRocks(s, absl::StrCat("storing meta ", key));
+  source.cosigned_notes().Invalidate();
   return true;
 }
 
@@ -94,7 +100,7 @@ absl::StatusOr<std::string> AttachCosignatures(const storage::LedgerDb& db,
 
 absl::StatusOr<v1::Checkpoint> CosignedCheckpoint(const LogSource& source,
                                                   const StoredCheckpoint& stored) {
-  auto note = AttachCosignatures(source.db(), stored.note);
+  auto note = source.cosigned_notes().Attach(source.db(), stored.note);
   if (!note.ok()) return note.status();
   return CheckpointProto(*note, stored.checkpoint);
 }

@@ -40,16 +40,18 @@ struct StoredCosignature {
 // Every stored cosignature, by witness name.
 absl::StatusOr<std::vector<StoredCosignature>> ReadCosignatures(const storage::LedgerDb& db);
 
-// Stores `cosignature` unless the witness's stored one is newer. Returns whether it was stored.
-// REQUIRES: the caller serializes calls (read-compare-write); `db` is the writer's.
-absl::StatusOr<bool> StoreCosignature(storage::LedgerDb& db, const StoredCosignature& cosignature);
+// Stores `cosignature` in the writer's database unless the witness's stored one is newer, and
+// then invalidates the source's cosigned notes. Returns whether it was stored;
+// FailedPrecondition on a replica. REQUIRES: the caller serializes calls (read-compare-write).
+absl::StatusOr<bool> StoreCosignature(LogSource& source, const StoredCosignature& cosignature);
 
 // `note` with the lines of every stored cosignature of the same checkpoint body appended (after
 // the lines it already has; a witness line it already carries is not repeated).
 absl::StatusOr<std::string> AttachCosignatures(const storage::LedgerDb& db,
                                                const std::string& note);
 
-// The latest checkpoint as a message, with its cosignatures.
+// The latest checkpoint as a message, with its cosignatures: from the source's cosigned notes,
+// which read the stored cosignatures again only after a new one was stored or the note changed.
 absl::StatusOr<v1::Checkpoint> CosignedCheckpoint(const LogSource& source,
                                                   const StoredCheckpoint& stored);
 

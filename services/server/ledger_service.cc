@@ -454,7 +454,7 @@ class LedgerServiceImpl final : public v1::Ledger::CallbackService {
     StoredCosignature cosignature{body, *checkpoint, signature, *timestamp};
     {
       absl::MutexLock lock(&cosign_mu_);
-      auto stored = StoreCosignature(writer->db(), cosignature);
+      auto stored = StoreCosignature(source_, cosignature);
       if (!stored.ok()) return stored.status();
     }
     // The checkpoint the witness cosigned: the log's line, then every witness line stored for

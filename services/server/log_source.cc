@@ -98,7 +98,11 @@ void LogSource::RunCatchUp(absl::Duration interval) {
 absl::Status LogSource::CatchUp() {
   if (!is_replica()) return absl::OkStatus();
   absl::MutexLock lock(&catch_up_mu_);
-  return owned_db_->CatchUp();
+  const rocksdb::SequenceNumber before = owned_db_->db().GetLatestSequenceNumber();
+  absl::Status caught_up = owned_db_->CatchUp();
+  // Whatever the writer wrote since, cosignatures among it, is visible now.
+  if (owned_db_->db().GetLatestSequenceNumber() != before) cosigned_notes_.Invalidate();
+  return caught_up;
 }
 
 absl::Status LogSource::CatchUpTo(uint64_t size) {

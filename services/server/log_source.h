@@ -25,6 +25,7 @@
 #include "crypto/hash.h"
 #include "services/domain/signature_audit.h"
 #include "services/domain/state_reader.h"
+#include "services/server/cosigned_notes.h"
 #include "storage/audit.h"
 #include "storage/ledger.h"
 #include "storage/ledger_db.h"
@@ -85,6 +86,11 @@ class LogSource {
   // note is read every time; it is parsed again only when its bytes changed.
   absl::StatusOr<StoredCheckpoint> LatestCheckpoint() const;
 
+  // The latest note with its witnesses' cosignatures, as last built (checkpoints.h
+  // CosignedCheckpoint). A replica's catch-up invalidates it; so must whoever stores a
+  // cosignature (checkpoints.h StoreCosignature does).
+  CosignedNotes& cosigned_notes() const { return cosigned_notes_; }
+
   // The latest checkpoint, signed anew first when it is smaller than `size` and this is the
   // writer, so entries appended a moment ago can be proven at once instead of after the
   // ledger's next periodic checkpoint. A replica catches up once and returns its latest, which
@@ -126,6 +132,7 @@ class LogSource {
   // The latest stored note as last parsed.
   mutable absl::Mutex latest_mu_;
   mutable std::optional<StoredCheckpoint> latest_ ABSL_GUARDED_BY(latest_mu_);
+  mutable CosignedNotes cosigned_notes_;
 
   // Serializes catch-ups (the timer's and on-demand ones).
   absl::Mutex catch_up_mu_;

@@ -1,7 +1,8 @@
-// The two shapes every read RPC takes with the callback API: a unary call whose work runs on the
+// The shapes every read RPC takes with the callback API: a unary call whose work runs on the
 // Executor and finishes the call from there, and a server stream whose messages are produced on
 // the Executor one at a time, each after the previous one was written (so a slow client holds
-// one message in memory, not the whole answer). The gRPC threads only hand work over.
+// one message in memory, not the whole answer). The gRPC threads only hand work over — except a
+// read that answers without waiting (read_waits.h), which answers there (AnswerHereOrRun).
 #ifndef HERBTRACE_SERVICES_SERVER_REACTORS_H_
 #define HERBTRACE_SERVICES_SERVER_REACTORS_H_
 
@@ -13,6 +14,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_callback.h"
 #include "services/server/executor.h"
+#include "services/server/read_waits.h"
 #include "services/server/status.h"
 
 namespace herbtrace::server {
@@ -36,6 +38,25 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, Executo
   });
   if (!scheduled.ok()) reactor->Finish(ToGrpcStatus(scheduled));
   return reactor;
+}
+
+// Runs `work` (absl::Status(Waiting)) here, on the gRPC thread, with Waiting::kRefused, and
+// finishes the call with its status; only when it returns WouldWait (read_waits.h) does it run
+// again on `executor` with Waiting::kAllowed, after `reset` cleared what the first run left in
+// the response. For reads that usually answer without waiting, the executor hop costing more
+// than the read.
+template <typename Work, typename Reset>
+grpc::ServerUnaryReactor* AnswerHereOrRun(grpc::CallbackServerContext* context,
+                                          Executor& executor, Work work, Reset reset) {
+  absl::Status here = work(Waiting::kRefused);
+  if (!IsWouldWait(here)) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(here));
+    return reactor;
+  }
+  reset();
+  return RunUnary(context, executor,
+                  [work = std::move(work)]() mutable { return work(Waiting::kAllowed); });
 }
 
 // A server stream fed by `produce`, called on the executor until it returns false (the stream

@@ -72,12 +72,16 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* context,
                                        const v1::GetHistoryRequest* request,
                                        v1::GetHistoryResponse* response) override {
-    return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
-      if (auto caller = access_.Admit(*context, Rpc::kTraceGetHistory); !caller.ok()) {
-        return caller.status();
-      }
-      return History(*request, *response);
-    });
+    // Answered on the gRPC thread unless it must wait for a new checkpoint or a catch-up.
+    return AnswerHereOrRun(
+        context, executor_,
+        [this, context, request, response](Waiting waiting) -> absl::Status {
+          if (auto caller = access_.Admit(*context, Rpc::kTraceGetHistory); !caller.ok()) {
+            return caller.status();
+          }
+          return History(*request, *response, waiting);
+        },
+        [response] { response->Clear(); });
   }
 
   grpc::ServerUnaryReactor* GetUpstream(grpc::CallbackServerContext* context,
@@ -123,14 +127,13 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     v1::BatchState state;
   };
 
-  absl::StatusOr<RequestedBatch> ReadRequestedBatch(const std::string& code) {
+  absl::StatusOr<RequestedBatch> ReadRequestedBatch(const std::string& code,
+                                                    Waiting waiting = Waiting::kAllowed) {
     auto batch_id = domain::BatchIdOfTraceCode(code, "code");
     if (!batch_id.ok()) return batch_id.status();
-    auto as_of = source_.Size();
-    if (!as_of.ok()) return as_of.status();
-    auto state = ReadBatch(source_, *batch_id, *as_of);
-    if (!state.ok()) return state.status();
-    return RequestedBatch{*std::move(batch_id), *as_of, *std::move(state)};
+    auto read = ReadBatchNow(source_, *batch_id, waiting);
+    if (!read.ok()) return read.status();
+    return RequestedBatch{*std::move(batch_id), read->log_size, std::move(read->state)};
   }
 
   // The lineage from `root` along `neighbours`, within the options' bounds; `what` names it in
@@ -159,8 +162,9 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     return parties;
   }
 
-  absl::Status History(const v1::GetHistoryRequest& request, v1::GetHistoryResponse& response) {
-    auto batch = ReadRequestedBatch(request.code());
+  absl::Status History(const v1::GetHistoryRequest& request, v1::GetHistoryResponse& response,
+                       Waiting waiting) {
+    auto batch = ReadRequestedBatch(request.code(), waiting);
     if (!batch.ok()) return batch.status();
     auto seqs = source_.view().BatchHistory(batch->batch_id);
     if (!seqs.ok()) return seqs.status();
@@ -169,19 +173,22 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
       return TooManyEntries(what, seqs->size(), options_.max_entries);
     }
     const uint64_t needed = seqs->empty() ? 0 : seqs->back() + 1;
-    auto tree = ResolveProofTree(source_, request.tree_size(), needed, "tree_size");
+    auto tree = ResolveProofTree(source_, request.tree_size(), needed, "tree_size", waiting);
     if (!tree.ok()) return tree.status();
     // Entries past the proof tree cannot be proven in it: a replica whose latest checkpoint
     // lags, or a caller's older checkpoint. The state's as_of_tree_size tells the caller.
     const auto covered = std::lower_bound(seqs->begin(), seqs->end(), tree->size);
+    // ResolveProofTree found the tree within the log, which was at least as_of entries then.
+    const uint64_t log_size = std::max(batch->as_of, tree->size);
     if (auto s = AddProvenEntries(
             source_.view(), absl::MakeConstSpan(seqs->data(), covered - seqs->begin()),
-            tree->size, [&response] { return response.add_entries()->mutable_entry(); });
+            tree->size, [&response] { return response.add_entries()->mutable_entry(); },
+            log_size);
         !s.ok()) {
       return s;
     }
     *response.mutable_state() = std::move(batch->state);
-    if (tree->checkpoint.has_value()) *response.mutable_checkpoint() = *tree->checkpoint;
+    if (tree->checkpoint.has_value()) *response.mutable_checkpoint() = *std::move(tree->checkpoint);
     return CheckResponseSize(response, options_.max_response_bytes, what, "");
   }
 

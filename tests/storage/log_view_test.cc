@@ -96,6 +96,39 @@ TEST_F(LogViewTest, ProvenEntriesRefusals) {
   EXPECT_EQ(ledger_->size(), 5u);
 }
 
+TEST_F(LogViewTest, ProvenEntriesWithTheLogSizeTheCallerReadAnswerTheSame) {
+  AppendN(70);
+  const std::vector<uint64_t> seqs = {69, 3, 64};
+  auto read_here = view().ProvenEntries(seqs, 70);
+  auto given = view().ProvenEntries(seqs, 70, /*log_size=*/70);
+  ASSERT_THAT(read_here, IsOk());
+  ASSERT_THAT(given, IsOk());
+  ASSERT_EQ(given->size(), read_here->size());
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    EXPECT_EQ((*given)[i].seq, (*read_here)[i].seq);
+    EXPECT_EQ((*given)[i].bytes, (*read_here)[i].bytes);
+    EXPECT_EQ((*given)[i].leaf_hash, (*read_here)[i].leaf_hash);
+    EXPECT_EQ((*given)[i].proof, (*read_here)[i].proof);
+  }
+  // A tree beyond the size the caller read is refused as beyond the log, as without it.
+  EXPECT_THAT(view().ProvenEntries(seqs, 70, /*log_size=*/69),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("tree_size: 70 is beyond the log's size 69")));
+  EXPECT_EQ(ledger_->size(), 70u);
+}
+
+TEST_F(LogViewTest, TheStoredTreeSizeDecodesOnlyFromEightBytes) {
+  AppendN(3);
+  auto stored = ledger_->db().Get(Cf::kMeta, kMetaTreeSize);
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_TRUE(stored->has_value());
+  auto size = DecodeTreeSize(**stored);
+  ASSERT_THAT(size, IsOk());
+  EXPECT_EQ(*size, 3u);
+  EXPECT_THAT(DecodeTreeSize("1234567"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("meta tree_size: stored value has 7")));
+}
+
 TEST_F(LogViewTest, EntriesBytesAnswerInTheOrderAsked) {
   AppendN(10);
   auto bytes = view().EntriesBytes(std::vector<uint64_t>{7, 2, 9, 2});

@@ -5,6 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "crypto/checkpoint.h"
+#include "crypto/signature.h"
+#include "crypto/signed_note.h"
 #include "services/domain/identifiers.h"
 #include "tests/services/server/service_fixture.h"
 
@@ -15,6 +19,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 class TraceServiceTest : public MarketServiceTest {
@@ -146,6 +151,49 @@ TEST_F(TraceServiceTest, GetHistoryOfAnEntryNewerThanTheCheckpointSignsANewOne) 
   EXPECT_GT(response.checkpoint().size(), receipt->seq());
   EXPECT_THAT(VerifyProven(response.entries(0).entry(), Digest(response.checkpoint().root_hash())),
               IsOk());
+}
+
+TEST_F(TraceServiceTest, ACosignatureStoredAfterAHistoryAppearsInTheNextOne) {
+  v1::GetHistoryResponse first;
+  ASSERT_TRUE(GetHistory(chain_.lot1, 0, &first).ok());
+  ASSERT_TRUE(first.has_checkpoint());
+  EXPECT_THAT(first.checkpoint().note(), Not(HasSubstr("anguo-amr-witness")));
+
+  // A regulator's witness cosigns the very checkpoint the history was proven against.
+  auto pem = market_->regulator().key->ToPem();
+  auto witness = crypto::Cosigner::Create("anguo-amr-witness", *crypto::PrivateKey::FromPem(*pem));
+  ASSERT_THAT(witness, IsOk());
+  auto body = crypto::ParseCheckpoint(crypto::ParseNote(first.checkpoint().note())->text);
+  ASSERT_THAT(body, IsOk());
+  auto signature =
+      (*witness)->Cosign(*body, static_cast<uint64_t>(absl::ToUnixSeconds(market_->clock().Now())));
+  ASSERT_THAT(signature, IsOk());
+  const std::string cosigned =
+      crypto::FormatNote(crypto::Note{crypto::FormatCheckpoint(*body), {*signature}});
+  v1::AddCosignatureRequest request;
+  request.set_checkpoint_note(first.checkpoint().note());
+  request.set_cosignature(cosigned.substr(cosigned.find("\n\n") + 2));
+  v1::Checkpoint out;
+  auto context = Context();
+  grpc::Status added = ledger_->AddCosignature(context.get(), request, &out);
+  ASSERT_TRUE(added.ok()) << added.error_message();
+
+  v1::GetHistoryResponse next;
+  ASSERT_TRUE(GetHistory(chain_.lot1, 0, &next).ok());
+  EXPECT_EQ(next.checkpoint().size(), first.checkpoint().size());
+  EXPECT_THAT(next.checkpoint().note(), HasSubstr("— anguo-amr-witness "));
+  // The log's own line stays first: the note the history had, then the witness's line.
+  EXPECT_EQ(next.checkpoint().note().substr(0, first.checkpoint().note().size()),
+            first.checkpoint().note());
+  auto verifier = crypto::CosignatureVerifier::Create((*witness)->VerifierKey());
+  ASSERT_THAT(verifier, IsOk());
+  auto parsed = crypto::ParseNote(next.checkpoint().note());
+  ASSERT_THAT(parsed, IsOk());
+  bool verified = false;
+  for (const crypto::NoteSignature& line : parsed->signatures) {
+    verified = verified || (*verifier)->Verify(*body, line).ok();
+  }
+  EXPECT_TRUE(verified);
 }
 
 TEST_F(TraceServiceTest, AnswersProveAgainstEachNewlySignedCheckpoint) {
