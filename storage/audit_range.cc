@@ -15,6 +15,20 @@
 
 namespace herbtrace::storage::internal {
 
+absl::string_view BatchIdArena::Copy(absl::string_view id) {
+  if (id.size() > left_) {
+    const size_t size = std::max(kBlockSize, id.size());
+    blocks_.push_back(std::make_unique<char[]>(size));
+    next_ = blocks_.back().get();
+    left_ = size;
+  }
+  std::memcpy(next_, id.data(), id.size());
+  const absl::string_view copy(next_, id.size());
+  next_ += id.size();
+  left_ -= id.size();
+  return copy;
+}
+
 bool Earlier(const Break& a, const Break& b) {
   return std::tie(a.seq, a.stage, a.link) < std::tie(b.seq, b.stage, b.link);
 }
@@ -136,6 +150,9 @@ class RangePass {
     if (!options_.check_batch_chains) return true;
     const std::vector<ScannedBatchLink>& links = scanner_.batch_prev();
     absl::string_view previous_id;
+    // Each link's batch is looked up once: the heads found are updated in place below, before
+    // any insert could move them.
+    link_heads_.clear();
     for (size_t i = 0; i < links.size(); ++i) {
       const ScannedBatchLink& link = links[i];
       if (!previous_id.empty() && link.batch_id <= previous_id) {
@@ -144,6 +161,7 @@ class RangePass {
       }
       previous_id = link.batch_id;
       auto head = findings_.heads.find(link.batch_id);
+      link_heads_.push_back(head == findings_.heads.end() ? nullptr : &head->second);
       if (head == findings_.heads.end() && plan_.begin > 0) {
         // The batch's previous entry, if any, is before the range.
         findings_.pending.push_back(PendingLink{seq, i, std::string(link.batch_id),
@@ -160,10 +178,15 @@ class RangePass {
         return false;
       }
     }
-    for (const ScannedBatchLink& link : links) {
-      auto [head, inserted] = findings_.heads.try_emplace(link.batch_id);
-      head->second = BatchHead{seq, leaf_};
-      findings_.links.Add(prf_, link.batch_id, seq, nullptr);
+    for (BatchHead* head : link_heads_) {
+      if (head != nullptr) *head = BatchHead{seq, leaf_};
+    }
+    for (size_t i = 0; i < links.size(); ++i) {
+      if (link_heads_[i] == nullptr) {
+        findings_.heads.try_emplace(findings_.batch_ids.Copy(links[i].batch_id),
+                                    BatchHead{seq, leaf_});
+      }
+      findings_.links.Add(prf_, links[i].batch_id, seq, nullptr);
     }
     return true;
   }
@@ -177,6 +200,7 @@ class RangePass {
   std::array<crypto::Digest, 65> completed_{};
   crypto::Digest leaf_{};
   EntryScanner scanner_;
+  std::vector<BatchHead*> link_heads_;  // per link of the entry checked: its batch's head, if any
 };
 
 }  // namespace
