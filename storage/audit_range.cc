@@ -16,6 +16,7 @@
 namespace herbtrace::storage::internal {
 
 absl::string_view BatchIdArena::Copy(absl::string_view id) {
+  if (id.empty()) return absl::string_view();
   if (id.size() > left_) {
     const size_t size = std::max(kBlockSize, id.size());
     blocks_.push_back(std::make_unique<char[]>(size));
