@@ -256,9 +256,13 @@ absl::Status CheckBatchHeads(const LedgerDb& db, const rocksdb::ReadOptions& ro,
     if (want == nullptr) {
       return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: no entry touches it"));
     }
-    if (stored->seq != want->seq || stored->leaf_hash != want->leaf_hash) {
+    if (stored->seq != want->seq) {
       return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: names entry ", stored->seq,
                                               " but the batch's newest entry is ", want->seq));
+    }
+    if (stored->leaf_hash != want->leaf_hash) {
+      return absl::DataLossError(absl::StrCat("batch_heads[", id, "]: names entry ", stored->seq,
+                                              " with a leaf hash other than its own"));
     }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading batch_heads");
@@ -474,9 +478,13 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
     if (s.ok()) {
       RecordSum links;
       for (const RangeFindings& f : findings) links.Merge(f.links);
-      if (!(links == batch_entries_sum)) {
+      if (links.count != batch_entries_sum.count) {
         s = absl::DataLossError(absl::StrCat("batch_entries: holds ", batch_entries_sum.count,
                                              " (batch, entry) links, the entries ", links.count));
+      } else if (!(links == batch_entries_sum)) {
+        s = absl::DataLossError(absl::StrCat("batch_entries: holds ", links.count,
+                                             " (batch, entry) links, as many as the entries, but "
+                                             "not the same ones"));
       }
     }
     if (!s.ok()) {

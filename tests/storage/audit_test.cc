@@ -428,6 +428,84 @@ TEST_P(AuditTest, MissingBatchHistoryKeyIsFound) {
   EXPECT_THAT(report.failure->reason, HasSubstr("batch_entries: holds 99 (batch, entry) links"));
 }
 
+// The index sums keep the count: a key moved to another entry is found by the sum alone.
+TEST_P(AuditTest, BatchHistoryKeyNamingAnotherEntryIsFound) {
+  {
+    auto db = OpenDb();
+    ASSERT_TRUE(db->db().Delete(rocksdb::WriteOptions(), db->cf(Cf::kBatchEntries),
+                                BatchEntryKey("B2", 9)).ok());
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kBatchEntries),
+                             BatchEntryKey("B2", 10), "").ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.failure->reason,
+              HasSubstr("batch_entries: holds 100 (batch, entry) links, as many as the entries, "
+                        "but not the same"));
+}
+
+TEST_P(AuditTest, EventIndexRecordWithAnotherPayloadHashIsNamed) {
+  {
+    auto db = OpenDb();
+    std::string record = **db->Get(Cf::kEventIds, "e30");
+    record[8 + 5] ^= 0x01;  // inside H(payload)
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kEventIds), "e30", record).ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.failure->seq, 30u);
+  EXPECT_THAT(report.failure->reason, HasSubstr("event_ids[e30] does not point back"));
+}
+
+TEST_P(AuditTest, EventIndexRecordsWithSwappedSeqsAreNamedAtTheFirst) {
+  {
+    auto db = OpenDb();
+    std::string e30 = **db->Get(Cf::kEventIds, "e30");
+    std::string e31 = **db->Get(Cf::kEventIds, "e31");
+    std::swap(e30[7], e31[7]);    // seq
+    std::swap(e30[47], e31[47]);  // the committed size, so that both still lie in the log
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kEventIds), "e30", e30).ok());
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kEventIds), "e31", e31).ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.failure->seq, 30u);
+  EXPECT_THAT(report.failure->reason, HasSubstr("event_ids[e30] does not point back"));
+}
+
+TEST_P(AuditTest, BatchHeadWithTheRightSeqButAnotherLeafHashIsFound) {
+  {
+    auto db = OpenDb();
+    auto hasher = crypto::Hasher::Create(crypto::HashAlgorithm::kSha256);
+    LogView view(*db, **hasher);
+    auto other_leaf = view.LeafHash(93);
+    ASSERT_THAT(other_leaf, IsOk());
+    ASSERT_TRUE(db->db().Put(rocksdb::WriteOptions(), db->cf(Cf::kBatchHeads), "B3",
+                             EncodeBatchHead(BatchHead{94, *other_leaf})).ok());
+  }
+  AuditReport report = Audit();
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.failure->reason,
+              HasSubstr("batch_heads[B3]: names entry 94 with a leaf hash other than its own"));
+}
+
+// Each audit draws its own key for the index sums; what it finds does not depend on the key.
+TEST_P(AuditTest, RepeatedAuditsFindTheSame) {
+  {
+    auto db = OpenDb();
+    ASSERT_TRUE(db->db().Delete(rocksdb::WriteOptions(), db->cf(Cf::kBatchHeads), "B6").ok());
+  }
+  const AuditReport first = Audit();
+  ASSERT_FALSE(first.ok());
+  for (int i = 0; i < 3; ++i) {
+    const AuditReport again = Audit();
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.failure->reason, first.failure->reason);
+    EXPECT_EQ(again.failure->seq, first.failure->seq);
+    EXPECT_EQ(again.entries_checked, first.entries_checked);
+  }
+}
+
 TEST_P(AuditTest, ForgedCheckpointIsRejected) {
   {
     auto db = OpenDb();
