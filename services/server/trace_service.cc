@@ -72,7 +72,8 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
   grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* context,
                                        const v1::GetHistoryRequest* request,
                                        v1::GetHistoryResponse* response) override {
-    // Answered on the gRPC thread unless it must wait for a new checkpoint or a catch-up.
+    // Answered on the gRPC thread unless it must wait for a new checkpoint or a catch-up, or
+    // the history is long.
     return AnswerHereOrRun(
         context, executor_,
         [this, context, request, response](Waiting waiting) -> absl::Status {
@@ -171,6 +172,9 @@ class TraceServiceImpl final : public v1::Trace::CallbackService {
     const std::string what = absl::StrCat("the history of ", batch->batch_id);
     if (seqs->size() > options_.max_entries) {
       return TooManyEntries(what, seqs->size(), options_.max_entries);
+    }
+    if (waiting == Waiting::kRefused && seqs->size() > options_.max_entries_answered_here) {
+      return WouldWait(absl::StrCat("reading ", seqs->size(), " entries"));
     }
     const uint64_t needed = seqs->empty() ? 0 : seqs->back() + 1;
     auto tree = ResolveProofTree(source_, request.tree_size(), needed, "tree_size", waiting);

@@ -28,6 +28,10 @@ struct TraceServiceOptions {
   size_t max_lineage_links = 50'000;
   // Entries one GetHistory, or one GetUpstream with proofs, may return.
   size_t max_entries = 10'000;
+  // A GetHistory of at most this many entries is answered on the gRPC thread that received it
+  // (unless it must wait for a checkpoint or a catch-up); a longer one, whose reads may take
+  // milliseconds, on the executor.
+  size_t max_entries_answered_here = 64;
   // Serialized size of one response; keep it under the clients' receive limit (4 MiB default).
   size_t max_response_bytes = (4 << 20) - (64 << 10);
   // Who the callers are (caller.h).

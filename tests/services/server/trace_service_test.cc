@@ -338,6 +338,35 @@ TEST_F(BoundedTraceServiceTest, AHistoryLongerThanTheServerMaximumIsResourceExha
   EXPECT_TRUE(GetHistory(chain_.lot2, 0, &response).ok());
 }
 
+// Histories longer than one entry go to the executor: the same answers as on the gRPC thread.
+class ExecutorHistoryTraceServiceTest : public TraceServiceTest {
+ protected:
+  TestServerOptions Options() override {
+    TestServerOptions options;
+    options.trace.max_entries_answered_here = 1;
+    return options;
+  }
+};
+
+TEST_F(ExecutorHistoryTraceServiceTest, ALongHistoryIsAnsweredAsAShortOneIs) {
+  v1::GetHistoryResponse response;
+  ASSERT_TRUE(GetHistory(chain_.lot1, 0, &response).ok());
+  ASSERT_THAT(response.entries(), SizeIs(4));
+  for (const v1::HistoryEntry& h : response.entries()) {
+    EXPECT_THAT(VerifyProven(h.entry(), Digest(response.checkpoint().root_hash())), IsOk());
+  }
+  EXPECT_EQ(response.state().batch_id(), chain_.lot1);
+  EXPECT_EQ(response.state().as_of_tree_size(), LogSize());
+  EXPECT_EQ(response.entries(3).entry().entry().leaf_hash(), response.state().head_leaf_hash());
+  EXPECT_EQ(response.checkpoint().note(), source_->LatestCheckpoint()->note);
+
+  v1::GetHistoryResponse older;
+  ASSERT_TRUE(GetHistory(chain_.lot1, chain_.trade_seq + 1, &older).ok());
+  EXPECT_THAT(older.entries(), SizeIs(2));
+  EXPECT_THAT(S(GetHistory(chain_.lot1, LogSize() + 1, &older)),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("tree_size")));
+}
+
 TEST_F(TraceServiceTest, GetDownstreamListsEveryLotWithItsHolderAndGrams) {
   v1::GetDownstreamResponse response;
   ASSERT_TRUE(GetDownstream(chain_.harvest, false, &response).ok());
