@@ -19,6 +19,7 @@
 #include "services/server/paging.h"
 #include "services/server/reactors.h"
 #include "services/server/recall_csv.h"
+#include "services/server/recall_columns.h"
 #include "services/server/recall_scope.h"
 
 namespace herbtrace::server {
@@ -149,6 +150,14 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
     if (!header.ok()) return header.status();
     v1::RecallView& view = header->view;
     const bool whole = shape->form == v1::RECALL_SCOPE_FORM_LOTS;
+    const bool oversight = HasOversight(caller);
+    if (!whole && oversight) {
+      // Every lot, unfiltered: the columns straight from the stored scope.
+      auto last_seq = ReadScopeByHolder(source_.db(), request.recall_id(), view);
+      if (!last_seq.ok()) return last_seq.status();
+      view.set_as_of_tree_size(std::max(header->as_of, *last_seq + 1));
+      return std::move(view);
+    }
     // The BY_HOLDER form copies what it needs out of the lots, which then die with the arena
     // at once instead of one by one; the LOTS form moves its lots into the answer, which is
     // not on an arena, so they stay off it.
@@ -167,7 +176,6 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
     std::vector<v1::RecallScopeLot*> lots(scope->mutable_lots()->pointer_begin(),
                                           scope->mutable_lots()->pointer_end());
     const CurrentState state = whole ? CurrentState::kWhole : CurrentState::kSummary;
-    const bool oversight = HasOversight(caller);
     // A page reads the acknowledgements and states of its own lots only; anything else reads
     // them for every lot, while the lots are still in batch_id order. Which lots are a holder's
     // depends on who holds them now and who acknowledged them.

@@ -383,6 +383,21 @@ TEST_F(RecallServiceTest, ScopeRecordsKeepEachLotNowAndOlderRecordsAreReadFromTh
     EXPECT_EQ(now_by_holder(second.event_id()), of_second);
     EXPECT_EQ(now_by_pages(second.event_id()), of_second);
   }
+
+  // A scope record that does not parse is named, in either form.
+  ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), registry,
+                     domain::keys::RecallLot(second.event_id(), lots[7]), "\x0a\xff")
+                  .ok());
+  for (const v1::RecallScopeForm form :
+       {v1::RECALL_SCOPE_FORM_BY_HOLDER, v1::RECALL_SCOPE_FORM_LOTS}) {
+    v1::GetRecallRequest request;
+    request.set_recall_id(second.event_id());
+    request.set_form(form);
+    v1::RecallView view;
+    const grpc::Status status = Get(request, &view);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << v1::RecallScopeForm_Name(form);
+    EXPECT_THAT(status.error_message(), HasSubstr(lots[7]));
+  }
 }
 
 TEST_F(RecallServiceTest, GetRecallRefusesABadFormOrPage) {
