@@ -17,7 +17,8 @@ namespace herbtrace::testing {
 
 class ChildProcess {
  public:
-  // Starts `binary` with `args`; stdout and stderr go to `log_file`.
+  // Starts `binary` with `args`; stdout and stderr go to `log_file`. The process is killed when
+  // the thread that started it exits (PR_SET_PDEATHSIG): start it on a thread that outlives it.
   ChildProcess(const std::string& binary, const std::vector<std::string>& args,
                std::filesystem::path log_file);
   // Kills the process (SIGKILL) if it still runs.
