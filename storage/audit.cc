@@ -50,7 +50,7 @@ constexpr int kMaxThreads = 8;
 
 // Sums the event index; any record that does not decode, or names a size outside the log, fails.
 absl::Status SumEventIndex(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                           const RecordPrf& prf, uint64_t size, RecordSum& sum) {
+                           RecordPrf& prf, uint64_t size, RecordSum& sum) {
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kEventIds)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const absl::string_view id(it->key().data(), it->key().size());
@@ -69,7 +69,7 @@ absl::Status SumEventIndex(const LedgerDb& db, const rocksdb::ReadOptions& ro,
 
 // Sums batch_entries: one (batch, entry) link per key.
 absl::Status SumBatchEntries(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                             const RecordPrf& prf, RecordSum& sum) {
+                             RecordPrf& prf, RecordSum& sum) {
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchEntries)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const absl::string_view key(it->key().data(), it->key().size());
@@ -85,7 +85,7 @@ absl::Status SumBatchEntries(const LedgerDb& db, const rocksdb::ReadOptions& ro,
 // Sums batch_heads: (batch id, seq, leaf hash) per head. False in `decoded` when a value does
 // not decode (CheckBatchHeads then names it).
 absl::Status SumBatchHeads(const LedgerDb& db, const rocksdb::ReadOptions& ro,
-                           const RecordPrf& prf, RecordSum& sum, bool& decoded) {
+                           RecordPrf& prf, RecordSum& sum, bool& decoded) {
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(ro, db.cf(Cf::kBatchHeads)));
   decoded = true;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -162,7 +162,7 @@ std::optional<crypto::Digest> RootFrom(
 // What the join checks across ranges. Returns the earliest break it finds, if any.
 class RangeJoin {
  public:
-  RangeJoin(const crypto::Hasher& hasher, const RecordPrf& prf,
+  RangeJoin(const crypto::Hasher& hasher, RecordPrf& prf,
             std::vector<RangeFindings>& findings, int split_level)
       : hasher_(hasher), prf_(prf), findings_(findings), split_level_(split_level) {}
 
@@ -235,7 +235,7 @@ class RangeJoin {
 
  private:
   const crypto::Hasher& hasher_;
-  const RecordPrf& prf_;
+  RecordPrf& prf_;
   std::vector<RangeFindings>& findings_;
   const int split_level_;
   absl::flat_hash_map<NodeKey, crypto::Digest> upper_nodes_;
@@ -373,9 +373,11 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   }
 
   // The index sums' key, drawn now that the snapshot fixes what the audit reads (record_sum.h).
+  // Each task hashes with its own MAC context under the one key.
   auto prf_or = RecordPrf::Random();
   if (!prf_or.ok()) return prf_or.status();
-  const RecordPrf& prf = *prf_or;
+  RecordPrf& prf = *prf_or;
+  const RecordPrf::Key& key = prf.key();
 
   // The tasks: one pass per range of entries, then the index sums.
   const int threads =
@@ -408,14 +410,17 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   for (size_t i = 0; i < plans.size(); ++i) {
     tasks.push_back([&, i] {
       range_status[i] =
-          internal::AuditEntryRange(db, ro, hasher, prf, options, plans[i], stop_at,
+          internal::AuditEntryRange(db, ro, hasher, key, options, plans[i], stop_at,
                                     advance, findings[i]);
     });
   }
   RecordSum index_sum;
   absl::Status index_status;
   if (options.check_event_index) {
-    tasks.push_back([&] { index_status = SumEventIndex(db, ro, prf, size, index_sum); });
+    tasks.push_back([&] {
+      RecordPrf own(key);
+      index_status = SumEventIndex(db, ro, own, size, index_sum);
+    });
   }
   RecordSum batch_entries_sum;
   absl::Status batch_entries_status;
@@ -424,10 +429,13 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
   bool batch_heads_decoded = true;
   if (options.check_batch_chains) {
     tasks.push_back(
-        [&] { batch_entries_status = SumBatchEntries(db, ro, prf, batch_entries_sum); });
+        [&] {
+          RecordPrf own(key);
+          batch_entries_status = SumBatchEntries(db, ro, own, batch_entries_sum);
+        });
     tasks.push_back([&] {
-      batch_heads_status =
-          SumBatchHeads(db, ro, prf, batch_heads_sum, batch_heads_decoded);
+      RecordPrf own(key);
+      batch_heads_status = SumBatchHeads(db, ro, own, batch_heads_sum, batch_heads_decoded);
     });
   }
   RunTasks(tasks, threads);

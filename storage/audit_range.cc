@@ -79,7 +79,7 @@ class RangeEdge {
 
 class RangePass {
  public:
-  RangePass(const crypto::Hasher& hasher, const RecordPrf& prf, const AuditOptions& options,
+  RangePass(const crypto::Hasher& hasher, RecordPrf& prf, const AuditOptions& options,
             const RangePlan& plan, RangeFindings& findings)
       : hasher_(hasher),
         prf_(prf),
@@ -193,7 +193,7 @@ class RangePass {
   }
 
   const crypto::Hasher& hasher_;
-  const RecordPrf& prf_;
+  RecordPrf& prf_;
   const AuditOptions& options_;
   const RangePlan& plan_;
   RangeFindings& findings_;
@@ -207,10 +207,11 @@ class RangePass {
 }  // namespace
 
 absl::Status AuditEntryRange(const LedgerDb& db, const rocksdb::ReadOptions& read_options,
-                             const crypto::Hasher& hasher, const RecordPrf& prf,
+                             const crypto::Hasher& hasher, const RecordPrf::Key& key,
                              const AuditOptions& options, const RangePlan& plan, std::atomic<uint64_t>& stop_at,
                              const std::function<void(uint64_t)>& advance,
                              RangeFindings& findings) {
+  RecordPrf prf(key);  // this range's own MAC context
   RangePass pass(hasher, prf, options, plan, findings);
   std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(read_options, db.cf(Cf::kEntries)));
   std::unique_ptr<rocksdb::Iterator> nodes(db.db().NewIterator(read_options, db.cf(Cf::kTree)));

@@ -106,12 +106,12 @@ struct RangeFindings {
   absl::flat_hash_map<uint64_t, std::vector<crypto::Digest>> low_edges;
 };
 
-// Runs the pass, adding the entries' index records to the findings' sums under `prf`. An error
+// Runs the pass, adding the entries' index records to the findings' sums under `key`. An error
 // status only when the database could not be read. `stop_at` is the
 // earliest broken seq any pass has found so far: a pass past it stops (nothing it finds can be
 // reported), and a pass that breaks lowers it. `advance` gets the entries checked, in steps.
 absl::Status AuditEntryRange(const LedgerDb& db, const rocksdb::ReadOptions& read_options,
-                             const crypto::Hasher& hasher, const RecordPrf& prf,
+                             const crypto::Hasher& hasher, const RecordPrf::Key& key,
                              const AuditOptions& options, const RangePlan& plan, std::atomic<uint64_t>& stop_at,
                              const std::function<void(uint64_t)>& advance,
                              RangeFindings& findings);

@@ -1,61 +1,16 @@
-// SipHash-2-4 as its authors specify it (Aumasson and Bernstein, "SipHash: a fast short-input
-// PRF", 2012), in its 128-bit-output form; the tests compare it with OpenSSL's SIPHASH MAC.
-// Written here rather than called through EVP_MAC: for the 30-110-byte index records the
-// EVP dispatch (init, update, final through the provider) cost as much as SHA-256 itself.
 #include "storage/record_sum.h"
 
-#include <bit>
 #include <cstring>
 #include <memory>
 
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "absl/status/status.h"
 
 namespace herbtrace::storage::internal {
 namespace {
-
-uint64_t LoadLittleEndian64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-  return v;
-}
-
-struct SipState {
-  uint64_t v0, v1, v2, v3;
-
-  void Round() {
-    v0 += v1;
-    v1 = std::rotl(v1, 13);
-    v1 ^= v0;
-    v0 = std::rotl(v0, 32);
-    v2 += v3;
-    v3 = std::rotl(v3, 16);
-    v3 ^= v2;
-    v0 += v3;
-    v3 = std::rotl(v3, 21);
-    v3 ^= v0;
-    v2 += v1;
-    v1 = std::rotl(v1, 17);
-    v1 ^= v2;
-    v2 = std::rotl(v2, 32);
-  }
-  void Compress(uint64_t m) {
-    v3 ^= m;
-    Round();
-    Round();
-    v0 ^= m;
-  }
-  uint64_t Finalize(uint8_t tweak) {
-    v2 ^= tweak;
-    Round();
-    Round();
-    Round();
-    Round();
-    return v0 ^ v1 ^ v2 ^ v3;
-  }
-};
 
 // key ‖ 0x00 ‖ u64be(seq) ‖ digest: short enough for the stack for every id the log accepts;
 // a longer key is hashed from the heap.
@@ -84,41 +39,60 @@ absl::StatusOr<RecordPrf> RecordPrf::Random() {
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
     return absl::InternalError("audit: could not draw a random key for the index sums");
   }
-  return RecordPrf(key);
+  RecordPrf prf(key);
+  if (!prf.usable()) {
+    return absl::InternalError("audit: OpenSSL's SIPHASH MAC is not available for the index sums");
+  }
+  return prf;
 }
 
-RecordPrf::RecordPrf(const Key& key)
-    : k0_(LoadLittleEndian64(key.data())), k1_(LoadLittleEndian64(key.data() + 8)) {}
-
-std::array<uint64_t, 2> RecordPrf::Hash(absl::string_view data) const {
-  SipState s{k0_ ^ 0x736f6d6570736575ULL, k1_ ^ 0x646f72616e646f6dULL ^ 0xee,
-             k0_ ^ 0x6c7967656e657261ULL, k1_ ^ 0x7465646279746573ULL};
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  const size_t whole = data.size() / 8 * 8;
-  for (size_t i = 0; i < whole; i += 8) s.Compress(LoadLittleEndian64(p + i));
-  uint64_t last = static_cast<uint64_t>(data.size() & 0xff) << 56;
-  for (size_t i = whole; i < data.size(); ++i) last |= uint64_t{p[i]} << (8 * (i - whole));
-  s.Compress(last);
-  const uint64_t first = s.Finalize(0xee);
-  s.v1 ^= 0xdd;
-  const uint64_t second = s.Finalize(0);
-  return {first, second};
+RecordPrf::RecordPrf(const Key& key) : key_(key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr);
+  if (mac == nullptr) return;
+  ctx_.reset(EVP_MAC_CTX_new(mac));
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  if (ctx_ == nullptr) return;
+  size_t size = 16;
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+                               OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(ctx_.get(), key_.data(), key_.size(), params) != 1) ctx_.reset();
 }
 
-void RecordSum::Add(const RecordPrf& prf, absl::string_view key, uint64_t seq,
+bool RecordPrf::Hash(absl::string_view data, std::array<uint64_t, 2>& out) {
+  if (ctx_ == nullptr) return false;
+  uint8_t bytes[16];
+  size_t size = 0;
+  // Without a key, init starts the same keyed MAC afresh.
+  if (EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(ctx_.get(), reinterpret_cast<const uint8_t*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx_.get(), bytes, &size, sizeof(bytes)) != 1 || size != sizeof(bytes)) {
+    return false;
+  }
+  for (int w = 0; w < 2; ++w) {
+    out[w] = 0;
+    for (int i = 7; i >= 0; --i) out[w] = (out[w] << 8) | bytes[8 * w + i];
+  }
+  return true;
+}
+
+void RecordSum::Add(RecordPrf& prf, absl::string_view key, uint64_t seq,
                     const crypto::Digest* digest) {
-  const std::array<uint64_t, 2> v =
-      WithRecord(key, seq, digest, [&](absl::string_view record) { return prf.Hash(record); });
+  std::array<uint64_t, 2> v{};
+  if (!WithRecord(key, seq, digest, [&](absl::string_view record) { return prf.Hash(record, v); })) {
+    broken = true;
+  }
   const uint64_t new_lo = lo + v[0];
   hi += v[1] + (new_lo < lo ? 1 : 0);
   lo = new_lo;
   ++count;
 }
 
-void RecordSum::Remove(const RecordPrf& prf, absl::string_view key, uint64_t seq,
+void RecordSum::Remove(RecordPrf& prf, absl::string_view key, uint64_t seq,
                        const crypto::Digest* digest) {
-  const std::array<uint64_t, 2> v =
-      WithRecord(key, seq, digest, [&](absl::string_view record) { return prf.Hash(record); });
+  std::array<uint64_t, 2> v{};
+  if (!WithRecord(key, seq, digest, [&](absl::string_view record) { return prf.Hash(record, v); })) {
+    broken = true;
+  }
   hi -= v[1] + (lo < v[0] ? 1 : 0);
   lo -= v[0];
   --count;
@@ -129,6 +103,7 @@ void RecordSum::Merge(const RecordSum& other) {
   hi += other.hi + (new_lo < lo ? 1 : 0);
   lo = new_lo;
   count += other.count;
+  broken = broken || other.broken;
 }
 
 }  // namespace herbtrace::storage::internal

@@ -47,15 +47,21 @@ std::array<uint8_t, 16> BytesOf(const std::array<uint64_t, 2>& words) {
   return out;
 }
 
-TEST(RecordPrfTest, IsSipHash128AsOpenSslComputesIt) {
-  std::string data;
-  for (int length = 0; length <= 130; ++length) {
-    for (uint8_t seed : {0, 1, 200}) {
-      const RecordPrf::Key key = KeyOf(seed);
-      EXPECT_EQ(BytesOf(RecordPrf(key).Hash(data)), OpenSslSipHash(key, data))
+TEST(RecordPrfTest, IsSipHash128AsAFreshOpenSslContextComputesIt) {
+  // One PRF per key for every length: its context, started afresh per record, answers as a new
+  // context does.
+  for (uint8_t seed : {0, 1, 200}) {
+    const RecordPrf::Key key = KeyOf(seed);
+    RecordPrf prf(key);
+    ASSERT_TRUE(prf.usable());
+    std::string data;
+    for (int length = 0; length <= 130; ++length) {
+      std::array<uint64_t, 2> words{};
+      ASSERT_TRUE(prf.Hash(data, words));
+      EXPECT_EQ(BytesOf(words), OpenSslSipHash(key, data))
           << "length " << length << " seed " << int{seed};
+      data.push_back(static_cast<char>(length * 13 + 5));
     }
-    data.push_back(static_cast<char>(length * 13 + 5));
   }
 }
 
@@ -63,7 +69,11 @@ TEST(RecordPrfTest, RandomKeysDiffer) {
   auto a = RecordPrf::Random();
   auto b = RecordPrf::Random();
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_NE(a->Hash("batch-0001"), b->Hash("batch-0001"));
+  EXPECT_NE(a->key(), b->key());
+  std::array<uint64_t, 2> from_a{}, from_b{};
+  ASSERT_TRUE(a->Hash("batch-0001", from_a));
+  ASSERT_TRUE(b->Hash("batch-0001", from_b));
+  EXPECT_NE(from_a, from_b);
 }
 
 crypto::Digest DigestOf(uint8_t fill) {
@@ -78,14 +88,14 @@ struct Record {
   crypto::Digest digest;
 };
 
-RecordSum SumOf(const RecordPrf& prf, const std::vector<Record>& records) {
+RecordSum SumOf(RecordPrf& prf, const std::vector<Record>& records) {
   RecordSum sum;
   for (const Record& r : records) sum.Add(prf, r.key, r.seq, &r.digest);
   return sum;
 }
 
 TEST(RecordSumTest, OrderDoesNotMatter) {
-  const RecordPrf prf(KeyOf(3));
+  RecordPrf prf(KeyOf(3));
   std::vector<Record> records;
   for (uint64_t i = 0; i < 50; ++i) {
     records.push_back({"event-" + std::to_string(i), i, DigestOf(static_cast<uint8_t>(i))});
@@ -101,7 +111,7 @@ TEST(RecordSumTest, OrderDoesNotMatter) {
 }
 
 TEST(RecordSumTest, AnyAlteredFieldChangesTheSum) {
-  const RecordPrf prf(KeyOf(4));
+  RecordPrf prf(KeyOf(4));
   const std::vector<Record> records = {{"lot-1", 1, DigestOf(1)}, {"lot-2", 2, DigestOf(2)}};
   const RecordSum sound = SumOf(prf, records);
   std::vector<Record> other_key = records;
@@ -126,7 +136,7 @@ TEST(RecordSumTest, AnyAlteredFieldChangesTheSum) {
 }
 
 TEST(RecordSumTest, MissingOrExtraRecordChangesTheSum) {
-  const RecordPrf prf(KeyOf(5));
+  RecordPrf prf(KeyOf(5));
   const std::vector<Record> records = {{"a", 1, DigestOf(1)}, {"b", 2, DigestOf(2)}};
   const RecordSum sound = SumOf(prf, records);
   EXPECT_FALSE(SumOf(prf, {records[0]}) == sound);
@@ -134,7 +144,7 @@ TEST(RecordSumTest, MissingOrExtraRecordChangesTheSum) {
 }
 
 TEST(RecordSumTest, RemoveTakesBackAnAdd) {
-  const RecordPrf prf(KeyOf(6));
+  RecordPrf prf(KeyOf(6));
   RecordSum sum = SumOf(prf, {{"a", 1, DigestOf(1)}});
   const RecordSum before = sum;
   const crypto::Digest d = DigestOf(9);
@@ -145,7 +155,7 @@ TEST(RecordSumTest, RemoveTakesBackAnAdd) {
 }
 
 TEST(RecordSumTest, LongKeysAreHashedWhole) {
-  const RecordPrf prf(KeyOf(7));
+  RecordPrf prf(KeyOf(7));
   const std::string long_key(400, 'x');
   std::string other = long_key;
   other[399] = 'y';
@@ -158,7 +168,9 @@ TEST(RecordSumTest, LongKeysAreHashedWhole) {
 
 TEST(RecordSumTest, SameRecordsUnderAnotherKeySumDifferently) {
   const std::vector<Record> records = {{"a", 1, DigestOf(1)}};
-  EXPECT_FALSE(SumOf(RecordPrf(KeyOf(1)), records) == SumOf(RecordPrf(KeyOf(2)), records));
+  RecordPrf one(KeyOf(1));
+  RecordPrf two(KeyOf(2));
+  EXPECT_FALSE(SumOf(one, records) == SumOf(two, records));
 }
 
 }  // namespace
