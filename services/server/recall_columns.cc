@@ -136,29 +136,10 @@ struct Lot {
   bool ack_required = false, acknowledged = false, has_now = false;
 };
 
-}  // namespace
-
-absl::StatusOr<uint64_t> ReadScopeByHolder(const storage::LedgerDb& db,
-                                           absl::string_view recall_id, v1::RecallView& view) {
-  const std::string prefix = domain::keys::RecallLotPrefix(recall_id);
-  std::string bound = prefix;
-  bound.back() = static_cast<char>(bound.back() + 1);
-  const rocksdb::Slice upper(bound);
-  rocksdb::ReadOptions options;
-  options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(options, db.cf(Cf::kRegistry)));
-
-  std::string codes;  // every lot's batch_id, back to back
-  std::vector<Lot> lots;
-  Names parties, herbs;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    const absl::string_view bytes(it->value().data(), it->value().size());
-    StoredLot stored;
-    if (!DecodeLot(bytes, stored)) {
-      const absl::string_view key(it->key().data(), it->key().size());
-      return absl::DataLossError(absl::StrCat("the stored scope lot ", key.substr(prefix.size()),
-                                              " of recall ", recall_id, " does not parse"));
-    }
+// The scope as the columns hold it, built lot by lot in batch_id order.
+class ScopeColumns {
+ public:
+  Lot& Add(const StoredLot& stored) {
     Lot& lot = lots.emplace_back();
     lot.batch_begin = codes.size();
     lot.batch_size = static_cast<uint32_t>(stored.batch_id.size());
@@ -174,6 +155,87 @@ absl::StatusOr<uint64_t> ReadScopeByHolder(const storage::LedgerDb& db,
     lot.ack_required = stored.ack_required;
     lot.acknowledged = stored.acknowledged;
     lot.has_now = stored.has_now;
+    return lot;
+  }
+
+  // Fills the view's columns; returns the highest last_seq of any lot now.
+  uint64_t Emit(v1::RecallView& view) {
+    // Holders by party_id; each one's lots by depth, then batch_id (the scan's order).
+    std::vector<std::vector<uint32_t>> held(parties.size());
+    uint64_t last_seq = 0;
+    for (uint32_t i = 0; i < lots.size(); ++i) {
+      held[lots[i].holder_at_recall].push_back(i);
+      last_seq = std::max(last_seq, lots[i].last_seq);
+    }
+    std::vector<uint32_t> holders;
+    for (uint32_t p = 0; p < held.size(); ++p) {
+      if (!held[p].empty()) holders.push_back(p);
+    }
+    std::sort(holders.begin(), holders.end(),
+              [&](uint32_t a, uint32_t b) { return parties[a] < parties[b]; });
+    absl::flat_hash_map<uint32_t, uint32_t> herb_columns;  // herb number → scope_herb_codes index
+    for (const uint32_t p : holders) {
+      std::vector<uint32_t>& own = held[p];
+      std::stable_sort(own.begin(), own.end(),
+                       [&](uint32_t a, uint32_t b) { return lots[a].depth < lots[b].depth; });
+      v1::RecallHolderLots* group = view.add_lots_by_holder();
+      group->set_party_id(parties[p]);
+      const int n = static_cast<int>(own.size());
+      group->mutable_batch_ids()->Reserve(n);
+      group->mutable_herb_indexes()->Reserve(n);
+      group->mutable_depths()->Reserve(n);
+      group->mutable_grams_at_recall()->Reserve(n);
+      group->mutable_remaining_grams()->Reserve(n);
+      group->mutable_statuses()->Reserve(n);
+      group->mutable_ack_required()->Reserve(n);
+      group->mutable_acknowledged()->Reserve(n);
+      for (uint32_t column = 0; column < own.size(); ++column) {
+        const Lot& lot = lots[own[column]];
+        group->add_batch_ids()->assign(codes, lot.batch_begin, lot.batch_size);
+        auto [herb, added] =
+            herb_columns.try_emplace(lot.herb, static_cast<uint32_t>(herb_columns.size()));
+        if (added) view.add_scope_herb_codes(herbs[lot.herb]);
+        group->add_herb_indexes(herb->second);
+        group->add_depths(lot.depth);
+        group->add_grams_at_recall(lot.grams_at_recall);
+        group->add_remaining_grams(lot.remaining_grams);
+        group->add_statuses(lot.status);
+        group->add_ack_required(lot.ack_required);
+        group->add_acknowledged(lot.acknowledged);
+        if (lot.holder_now != p) (*group->mutable_holders_now())[column] = parties[lot.holder_now];
+      }
+    }
+    view.set_scope_lots(static_cast<uint32_t>(lots.size()));
+    return last_seq;
+  }
+
+  std::string codes;  // every lot's batch_id, back to back
+  std::vector<Lot> lots;
+  Names parties, herbs;
+};
+
+}  // namespace
+
+absl::StatusOr<uint64_t> ReadScopeByHolder(const storage::LedgerDb& db,
+                                           absl::string_view recall_id, v1::RecallView& view) {
+  const std::string prefix = domain::keys::RecallLotPrefix(recall_id);
+  std::string bound = prefix;
+  bound.back() = static_cast<char>(bound.back() + 1);
+  const rocksdb::Slice upper(bound);
+  rocksdb::ReadOptions options;
+  options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(options, db.cf(Cf::kRegistry)));
+
+  ScopeColumns scope;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    const absl::string_view bytes(it->value().data(), it->value().size());
+    StoredLot stored;
+    if (!DecodeLot(bytes, stored)) {
+      const absl::string_view key(it->key().data(), it->key().size());
+      return absl::DataLossError(absl::StrCat("the stored scope lot ", key.substr(prefix.size()),
+                                              " of recall ", recall_id, " does not parse"));
+    }
+    scope.Add(stored);
   }
   if (!it->status().ok()) return storage::FromRocks(it->status(), "scanning the recall's scope");
   it.reset();
@@ -182,10 +244,11 @@ absl::StatusOr<uint64_t> ReadScopeByHolder(const storage::LedgerDb& db,
   google::protobuf::RepeatedPtrField<v1::RecallScopeLot> stand_ins;
   std::vector<v1::RecallScopeLot*> without_now;
   std::vector<size_t> stood_for;
-  for (size_t i = 0; i < lots.size(); ++i) {
-    if (lots[i].has_now) continue;
+  for (size_t i = 0; i < scope.lots.size(); ++i) {
+    const Lot& lot = scope.lots[i];
+    if (lot.has_now) continue;
     v1::RecallScopeLot* stand_in = stand_ins.Add();
-    stand_in->set_batch_id(codes.substr(lots[i].batch_begin, lots[i].batch_size));
+    stand_in->set_batch_id(scope.codes.substr(lot.batch_begin, lot.batch_size));
     without_now.push_back(stand_in);
     stood_for.push_back(i);
   }
@@ -193,61 +256,35 @@ absl::StatusOr<uint64_t> ReadScopeByHolder(const storage::LedgerDb& db,
     if (auto s = FillCurrent(db, without_now, CurrentState::kSummary); !s.ok()) return s;
     for (size_t k = 0; k < stood_for.size(); ++k) {
       const v1::BatchState& now = without_now[k]->current();
-      Lot& lot = lots[stood_for[k]];
-      lot.holder_now = parties.Of(now.holder_party_id());
+      Lot& lot = scope.lots[stood_for[k]];
+      lot.holder_now = scope.parties.Of(now.holder_party_id());
       lot.remaining_grams = now.remaining_grams();
       lot.status = now.status();
       lot.last_seq = now.last_seq();
     }
   }
+  return scope.Emit(view);
+}
 
-  // Holders by party_id; each one's lots by depth, then batch_id (the scan's order).
-  std::vector<std::vector<uint32_t>> held(parties.size());
-  uint64_t last_seq = 0;
-  for (uint32_t i = 0; i < lots.size(); ++i) {
-    held[lots[i].holder_at_recall].push_back(i);
-    last_seq = std::max(last_seq, lots[i].last_seq);
+uint64_t GroupByHolder(const std::vector<v1::RecallScopeLot*>& lots, v1::RecallView& view) {
+  ScopeColumns scope;
+  for (const v1::RecallScopeLot* lot : lots) {
+    StoredLot stored;
+    stored.batch_id = lot->batch_id();
+    stored.herb_code = lot->herb_code();
+    stored.holder_at_recall = lot->holder_at_recall();
+    stored.holder_now = lot->current().holder_party_id();
+    stored.has_now = true;
+    stored.depth = lot->depth();
+    stored.grams_at_recall = lot->grams_at_recall();
+    stored.remaining_grams = lot->current().remaining_grams();
+    stored.last_seq = lot->current().last_seq();
+    stored.status = static_cast<uint32_t>(lot->current().status());
+    stored.ack_required = lot->ack_required();
+    stored.acknowledged = lot->acknowledged();
+    scope.Add(stored);
   }
-  std::vector<uint32_t> holders;
-  for (uint32_t p = 0; p < held.size(); ++p) {
-    if (!held[p].empty()) holders.push_back(p);
-  }
-  std::sort(holders.begin(), holders.end(),
-            [&](uint32_t a, uint32_t b) { return parties[a] < parties[b]; });
-  absl::flat_hash_map<uint32_t, uint32_t> herb_columns;  // herb number → scope_herb_codes index
-  for (const uint32_t p : holders) {
-    std::vector<uint32_t>& own = held[p];
-    std::stable_sort(own.begin(), own.end(),
-                     [&](uint32_t a, uint32_t b) { return lots[a].depth < lots[b].depth; });
-    v1::RecallHolderLots* group = view.add_lots_by_holder();
-    group->set_party_id(parties[p]);
-    const int n = static_cast<int>(own.size());
-    group->mutable_batch_ids()->Reserve(n);
-    group->mutable_herb_indexes()->Reserve(n);
-    group->mutable_depths()->Reserve(n);
-    group->mutable_grams_at_recall()->Reserve(n);
-    group->mutable_remaining_grams()->Reserve(n);
-    group->mutable_statuses()->Reserve(n);
-    group->mutable_ack_required()->Reserve(n);
-    group->mutable_acknowledged()->Reserve(n);
-    for (uint32_t column = 0; column < own.size(); ++column) {
-      const Lot& lot = lots[own[column]];
-      group->add_batch_ids()->assign(codes, lot.batch_begin, lot.batch_size);
-      auto [herb, added] =
-          herb_columns.try_emplace(lot.herb, static_cast<uint32_t>(herb_columns.size()));
-      if (added) view.add_scope_herb_codes(herbs[lot.herb]);
-      group->add_herb_indexes(herb->second);
-      group->add_depths(lot.depth);
-      group->add_grams_at_recall(lot.grams_at_recall);
-      group->add_remaining_grams(lot.remaining_grams);
-      group->add_statuses(lot.status);
-      group->add_ack_required(lot.ack_required);
-      group->add_acknowledged(lot.acknowledged);
-      if (lot.holder_now != p) (*group->mutable_holders_now())[column] = parties[lot.holder_now];
-    }
-  }
-  view.set_scope_lots(static_cast<uint32_t>(lots.size()));
-  return last_seq;
+  return scope.Emit(view);
 }
 
 }  // namespace herbtrace::server

@@ -1,14 +1,12 @@
 #include "services/server/recall_service.h"
 
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -228,48 +226,6 @@ class RecallServiceImpl final : public v1::Recall::CallbackService {
       GroupByHolder(lots, view);
     }
     return std::move(view);
-  }
-
-  // The BY_HOLDER form: each holder's lots as columns, holders by party_id, lots in `lots`'
-  // order. Takes the batch ids out of `lots`.
-  static void GroupByHolder(const std::vector<v1::RecallScopeLot*>& lots, v1::RecallView& view) {
-    std::map<absl::string_view, std::vector<v1::RecallScopeLot*>> by_holder;
-    for (v1::RecallScopeLot* lot : lots) by_holder[lot->holder_at_recall()].push_back(lot);
-    absl::flat_hash_map<std::string, uint32_t> herbs;
-    for (const auto& [party_id, held] : by_holder) {
-      v1::RecallHolderLots* group = view.add_lots_by_holder();
-      group->set_party_id(std::string(party_id));
-      const int n = static_cast<int>(held.size());
-      group->mutable_batch_ids()->Reserve(n);
-      group->mutable_herb_indexes()->Reserve(n);
-      group->mutable_depths()->Reserve(n);
-      group->mutable_grams_at_recall()->Reserve(n);
-      group->mutable_remaining_grams()->Reserve(n);
-      group->mutable_statuses()->Reserve(n);
-      group->mutable_ack_required()->Reserve(n);
-      group->mutable_acknowledged()->Reserve(n);
-      for (uint32_t i = 0; i < held.size(); ++i) {
-        v1::RecallScopeLot& lot = *held[i];
-        auto [herb, added] = herbs.try_emplace(lot.herb_code(), herbs.size());
-        if (added) view.add_scope_herb_codes(lot.herb_code());
-        group->add_herb_indexes(herb->second);
-        group->add_depths(lot.depth());
-        group->add_grams_at_recall(lot.grams_at_recall());
-        group->add_remaining_grams(lot.current().remaining_grams());
-        group->add_statuses(lot.current().status());
-        group->add_ack_required(lot.ack_required());
-        group->add_acknowledged(lot.acknowledged());
-        if (lot.current().holder_party_id() != party_id) {
-          (*group->mutable_holders_now())[i] = lot.current().holder_party_id();
-        }
-      }
-    }
-    // Last: the map's keys point into the lots' holder_at_recall, not their batch ids.
-    for (v1::RecallHolderLots& group : *view.mutable_lots_by_holder()) {
-      for (v1::RecallScopeLot* lot : by_holder.at(group.party_id())) {
-        group.add_batch_ids(std::move(*lot->mutable_batch_id()));
-      }
-    }
   }
 
   // A lot of `party_id` now or at the recall, or one it acknowledged. REQUIRES: acks and
