@@ -168,8 +168,11 @@ class LedgerDb::WriteErrorListener final : public rocksdb::EventListener {
   StorageErrorHandler handler_ ABSL_GUARDED_BY(mu_);
 };
 
-LedgerDb::LedgerDb(std::string path, OpenMode mode)
-    : path_(std::move(path)), mode_(mode), errors_(std::make_shared<WriteErrorListener>()) {}
+LedgerDb::LedgerDb(std::string path, OpenMode mode, std::shared_ptr<rocksdb::Cache> block_cache)
+    : path_(std::move(path)),
+      mode_(mode),
+      block_cache_(std::move(block_cache)),
+      errors_(std::make_shared<WriteErrorListener>()) {}
 
 absl::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
 
@@ -198,8 +201,8 @@ absl::StatusOr<std::unique_ptr<LedgerDb>> LedgerDb::Open(const std::string& path
       return absl::UnavailableError(absl::StrCat("creating ", path, ": ", ec.message()));
     }
   }
-  std::unique_ptr<LedgerDb> ledger_db(new LedgerDb(path, options.mode));
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::unique_ptr<LedgerDb> ledger_db(new LedgerDb(path, options.mode, cache));
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing && options.mode == OpenMode::kWriter;

@@ -90,6 +90,8 @@ class LedgerDb {
   rocksdb::ColumnFamilyHandle* cf(Cf which) const { return handles_[static_cast<int>(which)]; }
   OpenMode mode() const { return mode_; }
   const std::string& path() const { return path_; }
+  // The block cache every family reads through (one per LedgerDb).
+  rocksdb::Cache& block_cache() const { return *block_cache_; }
 
   // A point read. nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Cf which, absl::string_view key) const;
@@ -120,10 +122,11 @@ class LedgerDb {
 
  private:
   class WriteErrorListener;
-  LedgerDb(std::string path, OpenMode mode);
+  LedgerDb(std::string path, OpenMode mode, std::shared_ptr<rocksdb::Cache> block_cache);
 
   const std::string path_;
   const OpenMode mode_;
+  const std::shared_ptr<rocksdb::Cache> block_cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, static_cast<int>(Cf::kCount)> handles_{};
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;

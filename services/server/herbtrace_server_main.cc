@@ -23,6 +23,7 @@
 // then the ledger drains its queue, signs a last checkpoint and closes.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -59,6 +60,7 @@
 #include "services/server/registry_service.h"
 #include "services/server/server_host.h"
 #include "services/server/trace_service.h"
+#include "storage/cache_warmer.h"
 #include "storage/ledger.h"
 
 ABSL_FLAG(std::string, mode, "all", "all, writer or reader");
@@ -97,6 +99,11 @@ ABSL_FLAG(absl::Duration, wait_for_primary, absl::Seconds(30),
           "reader: how long to wait at start for the writer to create its ledger");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGINT/SIGTERM: how long calls in flight may take to finish");
+ABSL_FLAG(int64_t, block_cache_mib, 0,
+          "RocksDB block cache for the ledger's reads, MiB (0: a quarter of the machine's memory)");
+ABSL_FLAG(bool, warm_block_cache, true,
+          "read the ledger's tables into the block cache while it is at rest (index families "
+          "first, then the newest entries), so that queries do not wait for the disk");
 ABSL_FLAG(int64_t, max_lineage_lots, 10'000, "most lots one upstream/downstream query covers");
 ABSL_FLAG(int64_t, max_appends_in_flight, 16'384,
           "writer: most events handed to the ledger and not yet answered, over every connection "
@@ -179,9 +186,21 @@ absl::StatusOr<std::string> BootstrapKeyId(const std::string& path) {
   return (*key)->key_id();
 }
 
+// --block_cache_mib, or a quarter of the machine's memory: the block cache is the ledger's
+// only reliable cache (see storage/cache_warmer.h).
+size_t BlockCacheBytes() {
+  const int64_t mib = absl::GetFlag(FLAGS_block_cache_mib);
+  if (mib > 0) return static_cast<size_t>(mib) << 20;
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return size_t{256} << 20;
+  return std::max<size_t>(size_t{256} << 20, static_cast<size_t>(pages) * page_size / 4);
+}
+
 absl::StatusOr<std::unique_ptr<LogSource>> OpenReplica(const std::filesystem::path& primary_dir,
                                                        const std::filesystem::path& data_dir) {
   LogSource::ReplicaOptions options;
+  options.block_cache_bytes = BlockCacheBytes();
   options.primary_db_path = (primary_dir / "db").string();
   options.secondary_path = (data_dir / "secondary").string();
   options.catch_up_interval = absl::GetFlag(FLAGS_catch_up_interval);
@@ -237,6 +256,9 @@ int Run() {
     return Usage(absl::StrCat("--mode: \"", mode_name, "\" is not all, writer or reader"));
   }
   if (absl::GetFlag(FLAGS_max_lineage_lots) <= 0) return Usage("--max_lineage_lots must be > 0");
+  if (absl::GetFlag(FLAGS_block_cache_mib) < 0) {
+    return Usage("--block_cache_mib must be >= 0 (0: a quarter of the machine's memory)");
+  }
   if (const size_t largest_bundle = CaptureOptions().max_bundle_events;
       absl::GetFlag(FLAGS_max_appends_in_flight) < static_cast<int64_t>(largest_bundle)) {
     return Usage(absl::StrCat("--max_appends_in_flight must be at least ", largest_bundle,
@@ -282,6 +304,7 @@ int Run() {
   std::unique_ptr<domain::DomainRules> rules;
   std::unique_ptr<storage::Ledger> ledger;
   std::unique_ptr<LogSource> source;
+  std::unique_ptr<storage::CacheWarmer> warmer;  // reads through source: declared after it
   std::vector<std::unique_ptr<grpc::Service>> services;
   std::vector<std::string> service_names;
 
@@ -312,6 +335,7 @@ int Run() {
     options.origin = origin;
     options.hash = *hash;
     options.rule = rules.get();
+    options.block_cache_bytes = BlockCacheBytes();
     auto opened = storage::Ledger::Open((data_dir / "db").string(), options, *std::move(signer));
     if (!opened.ok()) return Fail(opened.status());
     ledger = *std::move(opened);
@@ -328,6 +352,9 @@ int Run() {
     service_names.push_back("herbtrace.v1.Capture");
   }
 
+  if (absl::GetFlag(FLAGS_warm_block_cache)) {
+    warmer = storage::CacheWarmer::Start(source->db(), {});
+  }
   LedgerServiceOptions ledger_options;
   ledger_options.callers = callers;
   services.push_back(NewLedgerService(*source, executor, audit_executor, ledger_options));
@@ -425,6 +452,7 @@ int Run() {
   audit_executor.Stop();
   host->reset();
   services.clear();
+  warmer.reset();
   source.reset();
   ledger.reset();  // drains, signs a last checkpoint, closes RocksDB
   std::cout << "herbtrace-server: stopped\n";

@@ -35,6 +35,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -481,20 +482,29 @@ TEST_F(LoadTest, ServesEveryoneUnderAbuseWithBoundedMemoryAndLosesNoReceipt) {
             << kPeakResidentBound / (1 << 20) << " MiB)\n";
 }
 
-// The transport memory limit is a deliberate setting: one too small to hold a single message
-// is refused at start, before anything is created.
-TEST(LoadLimitsTest, RefusesATransportMemoryLimitBelow16MiB) {
+// Memory settings are deliberate: a transport memory limit too small to hold a single message,
+// or a negative block cache, is refused at start, before anything is created.
+void ExpectRefusedAtStart(absl::string_view flag, absl::string_view message) {
   TempDir dir;
   HT_ASSERT_OK_AND_ASSIGN(std::unique_ptr<LiveMarket> market,
                           LiveMarket::Create(dir.path() / "keys", 1));
   const std::filesystem::path data = dir.path() / "data";
-  // Under `timeout`: a server that accepted the limit would serve until killed.
+  // Under `timeout`: a server that accepted the setting would serve until killed.
   const testing::CommandResult result = testing::RunCommand(absl::StrCat(
       "timeout 30 ", HERBTRACE_SERVER, " --data_dir=", data.string(), " --bootstrap_key=",
-      market->bootstrap_key().string(), " --listen=127.0.0.1:0 --max_transport_memory_mib=8"));
+      market->bootstrap_key().string(), " --listen=127.0.0.1:0 ", flag));
   EXPECT_EQ(result.exit_code, 2) << result.output;
-  EXPECT_THAT(result.output, ::testing::HasSubstr("--max_transport_memory_mib must be at least 16"));
+  EXPECT_THAT(result.output, ::testing::HasSubstr(message));
   EXPECT_FALSE(std::filesystem::exists(data));
+}
+
+TEST(LoadLimitsTest, RefusesATransportMemoryLimitBelow16MiB) {
+  ExpectRefusedAtStart("--max_transport_memory_mib=8",
+                       "--max_transport_memory_mib must be at least 16");
+}
+
+TEST(LoadLimitsTest, RefusesANegativeBlockCache) {
+  ExpectRefusedAtStart("--block_cache_mib=-1", "--block_cache_mib must be >= 0");
 }
 
 // Server reflection is the one service on gRPC's synchronous API, where every call holds a

@@ -1,0 +1,142 @@
+#include "storage/cache_warmer.h"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rocksdb/cache.h"
+#include "rocksdb/metadata.h"
+#include "rocksdb/sst_file_reader.h"
+
+namespace herbtrace::storage {
+namespace {
+
+// The order a pass reads the families in: what every query reads first, the entries last.
+constexpr std::array<Cf, static_cast<int>(Cf::kCount)> kWarmOrder = {
+    Cf::kBatchState, Cf::kBatchHeads,   Cf::kBatchEntries, Cf::kLineageUp,
+    Cf::kLineageDown, Cf::kHolderBatches, Cf::kRegistry,   Cf::kMeta,
+    Cf::kConfidential, Cf::kEventIds,    Cf::kTree,         Cf::kEntries,
+};
+
+std::optional<Cf> FamilyNamed(absl::string_view name) {
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    if (CfName(static_cast<Cf>(i)) == name) return static_cast<Cf>(i);
+  }
+  return std::nullopt;  // the default family: the memtable keeper only
+}
+
+int Rank(Cf cf) {
+  return static_cast<int>(std::find(kWarmOrder.begin(), kWarmOrder.end(), cf) -
+                          kWarmOrder.begin());
+}
+
+struct Table {
+  Cf cf;
+  uint64_t number;
+  uint64_t bytes;
+  std::string path;
+};
+
+}  // namespace
+
+std::unique_ptr<CacheWarmer> CacheWarmer::Start(const LedgerDb& db, const Options& options) {
+  auto warmer = std::make_unique<CacheWarmer>(db, options);
+  warmer->thread_ = std::thread([w = warmer.get()] { w->Run(); });
+  return warmer;
+}
+
+CacheWarmer::CacheWarmer(const LedgerDb& db, const Options& options)
+    : db_(db),
+      budget_bytes_(options.budget_bytes != 0 ? options.budget_bytes
+                                              : db.block_cache().GetCapacity() / 8 * 7),
+      interval_(options.interval) {}
+
+CacheWarmer::~CacheWarmer() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void CacheWarmer::Run() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&stop_mu_);
+      if (stop_mu_.AwaitWithTimeout(absl::Condition(&stop_), interval_)) return;
+    }
+    WarmNow();
+  }
+}
+
+bool CacheWarmer::Busy() {
+  uint64_t running = 0;
+  if (db_.db().GetIntProperty("rocksdb.num-running-flushes", &running) && running > 0) {
+    return true;
+  }
+  if (db_.db().GetIntProperty("rocksdb.num-running-compactions", &running) && running > 0) {
+    return true;
+  }
+  auto size = db_.Get(Cf::kMeta, kMetaTreeSize);
+  if (!size.ok()) return true;
+  std::string now = size->value_or(std::string());
+  const bool moved = last_size_.has_value() && *last_size_ != now;
+  last_size_ = std::move(now);
+  return moved;
+}
+
+CacheWarmer::Pass CacheWarmer::WarmNow() {
+  absl::MutexLock lock(&warm_mu_);
+  Pass pass;
+  if (Busy()) return pass;
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db_.db().GetLiveFilesMetaData(&live);
+  std::vector<Table> tables;
+  std::set<uint64_t> live_numbers;
+  for (const rocksdb::LiveFileMetaData& f : live) {
+    live_numbers.insert(f.file_number);
+    const std::optional<Cf> cf = FamilyNamed(f.column_family_name);
+    if (!cf.has_value() || warmed_.count(f.file_number) > 0) continue;
+    tables.push_back({*cf, f.file_number, f.size, f.directory + "/" + f.relative_filename});
+  }
+  // Tables compacted away since are forgotten, so the set stays as large as the live set.
+  for (auto it = warmed_.begin(); it != warmed_.end();) {
+    it = live_numbers.count(*it) > 0 ? std::next(it) : warmed_.erase(it);
+  }
+  // Newest first within a family: for the entries, the newest tables hold what is asked for
+  // most; elsewhere the newest tables are the small ones the last compactions left.
+  std::sort(tables.begin(), tables.end(), [](const Table& a, const Table& b) {
+    if (Rank(a.cf) != Rank(b.cf)) return Rank(a.cf) < Rank(b.cf);
+    return a.number > b.number;
+  });
+
+  rocksdb::ReadOptions read;
+  read.readahead_size = 2 << 20;  // the disk in large reads: the whole table is wanted
+  for (const Table& table : tables) {
+    if (db_.block_cache().GetUsage() >= budget_bytes_) {
+      pass.budget_reached = true;
+      break;
+    }
+    if (pass.tables_read > 0 && Busy()) break;
+    rocksdb::SstFileReader reader(db_.db().GetOptions(db_.cf(table.cf)));
+    if (!reader.Open(table.path).ok()) continue;  // compacted away since the listing
+    std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(read));
+    uint64_t keys = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (++keys % 4096 == 0) {
+        absl::MutexLock stop_lock(&stop_mu_);
+        if (stop_) return pass;
+      }
+    }
+    if (!it->status().ok()) continue;
+    warmed_.insert(table.number);
+    ++pass.tables_read;
+    pass.bytes_read += table.bytes;
+  }
+  return pass;
+}
+
+}  // namespace herbtrace::storage
