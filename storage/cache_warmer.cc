@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/metadata.h"
 #include "rocksdb/sst_file_reader.h"
@@ -52,7 +53,8 @@ CacheWarmer::CacheWarmer(const LedgerDb& db, const Options& options)
     : db_(db),
       budget_bytes_(options.budget_bytes != 0 ? options.budget_bytes
                                               : db.block_cache().GetCapacity() / 8 * 7),
-      interval_(options.interval) {}
+      interval_(options.interval),
+      on_pass_(options.on_pass) {}
 
 CacheWarmer::~CacheWarmer() {
   {
@@ -68,8 +70,14 @@ void CacheWarmer::Run() {
       absl::MutexLock lock(&stop_mu_);
       if (stop_mu_.AwaitWithTimeout(absl::Condition(&stop_), interval_)) return;
     }
-    WarmNow();
+    const Pass pass = WarmNow();
+    if (pass.tables_read > 0 && on_pass_ && !Stopping()) on_pass_(pass);
   }
+}
+
+bool CacheWarmer::Stopping() {
+  absl::MutexLock lock(&stop_mu_);
+  return stop_;
 }
 
 bool CacheWarmer::Busy() {
@@ -90,6 +98,7 @@ bool CacheWarmer::Busy() {
 
 CacheWarmer::Pass CacheWarmer::WarmNow() {
   absl::MutexLock lock(&warm_mu_);
+  const absl::Time start = absl::Now();
   Pass pass;
   if (Busy()) return pass;
   std::vector<rocksdb::LiveFileMetaData> live;
@@ -126,16 +135,14 @@ CacheWarmer::Pass CacheWarmer::WarmNow() {
     std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(read));
     uint64_t keys = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (++keys % 4096 == 0) {
-        absl::MutexLock stop_lock(&stop_mu_);
-        if (stop_) return pass;
-      }
+      if (++keys % 4096 == 0 && Stopping()) return pass;
     }
     if (!it->status().ok()) continue;
     warmed_.insert(table.number);
     ++pass.tables_read;
     pass.bytes_read += table.bytes;
   }
+  pass.took = absl::Now() - start;
   return pass;
 }
 

@@ -16,6 +16,7 @@
 #define HERBTRACE_STORAGE_CACHE_WARMER_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,19 +30,22 @@ namespace herbtrace::storage {
 
 class CacheWarmer {
  public:
+  // What one pass did.
+  struct Pass {
+    int tables_read = 0;
+    uint64_t bytes_read = 0;  // table file bytes
+    bool budget_reached = false;
+    absl::Duration took;
+  };
+
   struct Options {
     // The cache's usage up to which tables are read; past it, reading a table would only
     // evict another. 0: seven eighths of the cache's capacity.
     size_t budget_bytes = 0;
     // How often the background thread looks for new tables and a ledger at rest.
     absl::Duration interval = absl::Seconds(1);
-  };
-
-  // What one pass did.
-  struct Pass {
-    int tables_read = 0;
-    uint64_t bytes_read = 0;  // table file bytes
-    bool budget_reached = false;
+    // Called by the background thread after each pass that read a table (for the server's log).
+    std::function<void(const Pass&)> on_pass;
   };
 
   // Starts the background thread. REQUIRES: db outlives the warmer.
@@ -61,6 +65,7 @@ class CacheWarmer {
 
  private:
   void Run();
+  bool Stopping();
   // True while the ledger changes: its size moved since the last look, or a flush or a
   // compaction runs.
   bool Busy() ABSL_EXCLUSIVE_LOCKS_REQUIRED(warm_mu_);
@@ -68,6 +73,7 @@ class CacheWarmer {
   const LedgerDb& db_;
   const size_t budget_bytes_;
   const absl::Duration interval_;
+  const std::function<void(const Pass&)> on_pass_;
   absl::Mutex warm_mu_;  // one pass at a time
   std::set<uint64_t> warmed_ ABSL_GUARDED_BY(warm_mu_);  // table file numbers read
   std::optional<std::string> last_size_ ABSL_GUARDED_BY(warm_mu_);  // meta tree_size, raw

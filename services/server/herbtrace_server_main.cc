@@ -43,6 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -60,6 +61,7 @@
 #include "services/server/registry_service.h"
 #include "services/server/server_host.h"
 #include "services/server/trace_service.h"
+#include "rocksdb/cache.h"
 #include "storage/cache_warmer.h"
 #include "storage/ledger.h"
 
@@ -353,7 +355,19 @@ int Run() {
   }
 
   if (absl::GetFlag(FLAGS_warm_block_cache)) {
-    warmer = storage::CacheWarmer::Start(source->db(), {});
+    storage::CacheWarmer::Options warm;
+    const storage::LedgerDb& db = source->db();
+    warm.on_pass = [&db](const storage::CacheWarmer::Pass& pass) {
+      std::cout << absl::StreamFormat(
+                       "block cache: read %d tables (%.1f MiB) in %.2f s; %.0f of %.0f MiB in "
+                       "use%s\n",
+                       pass.tables_read, pass.bytes_read / 1048576.0,
+                       absl::ToDoubleSeconds(pass.took), db.block_cache().GetUsage() / 1048576.0,
+                       db.block_cache().GetCapacity() / 1048576.0,
+                       pass.budget_reached ? " (full: the rest is read as asked for)" : "")
+                << std::flush;
+    };
+    warmer = storage::CacheWarmer::Start(db, warm);
   }
   LedgerServiceOptions ledger_options;
   ledger_options.callers = callers;
