@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/metadata.h"
 #include "rocksdb/sst_file_reader.h"
+#include "rocksdb/table_properties.h"
 
 namespace herbtrace::storage {
 namespace {
@@ -32,6 +34,12 @@ std::optional<Cf> FamilyNamed(absl::string_view name) {
 int Rank(Cf cf) {
   return static_cast<int>(std::find(kWarmOrder.begin(), kWarmOrder.end(), cf) -
                           kWarmOrder.begin());
+}
+
+// What a table's blocks take in the cache once read: its keys and values uncompressed, its
+// index and filter.
+uint64_t CachedBytes(const rocksdb::TableProperties& p) {
+  return p.raw_key_size + p.raw_value_size + p.index_size + p.filter_size;
 }
 
 struct Table {
@@ -111,9 +119,15 @@ CacheWarmer::Pass CacheWarmer::WarmNow() {
     if (!cf.has_value() || warmed_.count(f.file_number) > 0) continue;
     tables.push_back({*cf, f.file_number, f.size, f.directory + "/" + f.relative_filename});
   }
-  // Tables compacted away since are forgotten, so the set stays as large as the live set.
+  // Tables compacted away since are forgotten: their blocks are no longer read, and the cache
+  // evicts them first.
   for (auto it = warmed_.begin(); it != warmed_.end();) {
-    it = live_numbers.count(*it) > 0 ? std::next(it) : warmed_.erase(it);
+    if (live_numbers.count(it->first) > 0) {
+      ++it;
+    } else {
+      warmed_bytes_ -= it->second;
+      it = warmed_.erase(it);
+    }
   }
   // Newest first within a family: for the entries, the newest tables hold what is asked for
   // most; elsewhere the newest tables are the small ones the last compactions left.
@@ -125,20 +139,22 @@ CacheWarmer::Pass CacheWarmer::WarmNow() {
   rocksdb::ReadOptions read;
   read.readahead_size = 2 << 20;  // the disk in large reads: the whole table is wanted
   for (const Table& table : tables) {
-    if (db_.block_cache().GetUsage() >= budget_bytes_) {
-      pass.budget_reached = true;
-      break;
-    }
     if (pass.tables_read > 0 && Busy()) break;
     rocksdb::SstFileReader reader(db_.db().GetOptions(db_.cf(table.cf)));
     if (!reader.Open(table.path).ok()) continue;  // compacted away since the listing
+    const uint64_t cached = CachedBytes(*reader.GetTableProperties());
+    if (warmed_bytes_ + cached > budget_bytes_) {
+      pass.budget_reached = true;
+      break;
+    }
     std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(read));
     uint64_t keys = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (++keys % 4096 == 0 && Stopping()) return pass;
     }
     if (!it->status().ok()) continue;
-    warmed_.insert(table.number);
+    warmed_.emplace(table.number, cached);
+    warmed_bytes_ += cached;
     ++pass.tables_read;
     pass.bytes_read += table.bytes;
   }

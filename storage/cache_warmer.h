@@ -6,7 +6,7 @@
 // (on the project machine the host takes it back within seconds: a table read whole was 71 %
 // resident 20 s later with 23 GB of memory free), so the block cache is the ledger's only
 // cache. The warmer reads each live table once, when no appends, flushes or compactions are
-// under way, until the cache holds its budget: the index families first (states, heads,
+// under way, until the tables read fill the budget: the index families first (states, heads,
 // histories, lineage, holders, registry, event ids, tree nodes), then the entries, newest
 // tables first. A table is read through its own reader on the ledger's block cache: the cache
 // keys of a block depend on the table, not the reader, so the ledger's reads then hit.
@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -39,8 +39,10 @@ class CacheWarmer {
   };
 
   struct Options {
-    // The cache's usage up to which tables are read; past it, reading a table would only
-    // evict another. 0: seven eighths of the cache's capacity.
+    // How much of the cache the live tables read may take (their keys and values uncompressed,
+    // indexes and filters); a table that would not fit is not read, nor any after it. What
+    // queries read meanwhile, and the blocks of tables compacted away, are not counted: the
+    // cache evicts what is not read first. 0: seven eighths of the cache's capacity.
     size_t budget_bytes = 0;
     // How often the background thread looks for new tables and a ledger at rest.
     absl::Duration interval = absl::Seconds(1);
@@ -75,7 +77,9 @@ class CacheWarmer {
   const absl::Duration interval_;
   const std::function<void(const Pass&)> on_pass_;
   absl::Mutex warm_mu_;  // one pass at a time
-  std::set<uint64_t> warmed_ ABSL_GUARDED_BY(warm_mu_);  // table file numbers read
+  // The live tables read, by file number, with what their blocks take in the cache.
+  std::map<uint64_t, uint64_t> warmed_ ABSL_GUARDED_BY(warm_mu_);
+  uint64_t warmed_bytes_ ABSL_GUARDED_BY(warm_mu_) = 0;
   std::optional<std::string> last_size_ ABSL_GUARDED_BY(warm_mu_);  // meta tree_size, raw
   absl::Mutex stop_mu_;
   bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
