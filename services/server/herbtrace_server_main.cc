@@ -102,7 +102,8 @@ ABSL_FLAG(absl::Duration, wait_for_primary, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGINT/SIGTERM: how long calls in flight may take to finish");
 ABSL_FLAG(int64_t, block_cache_mib, 0,
-          "RocksDB block cache for the ledger's reads, MiB (0: a quarter of the machine's memory)");
+          "RocksDB block cache for the ledger's reads, MiB (0: a quarter of the memory available, "
+          "the machine's or the container's limit)");
 ABSL_FLAG(bool, warm_block_cache, true,
           "read the ledger's tables into the block cache while it is at rest (index families "
           "first, then the newest entries), so that queries do not wait for the disk");
@@ -188,15 +189,27 @@ absl::StatusOr<std::string> BootstrapKeyId(const std::string& path) {
   return (*key)->key_id();
 }
 
-// --block_cache_mib, or a quarter of the machine's memory: the block cache is the ledger's
-// only reliable cache (see storage/cache_warmer.h).
+// The memory this process may use: the machine's, or less when its control group (a container's
+// memory limit, cgroup v2 or v1) says so.
+uint64_t MemoryAvailable() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  uint64_t memory = pages > 0 && page_size > 0 ? static_cast<uint64_t>(pages) * page_size : 0;
+  for (const char* limit_file :
+       {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(limit_file);
+    uint64_t limit = 0;
+    if (in >> limit && limit > 0 && (memory == 0 || limit < memory)) memory = limit;  // "max": no
+  }
+  return memory;
+}
+
+// --block_cache_mib, or a quarter of the memory available: the block cache is the ledger's only
+// reliable cache (see storage/cache_warmer.h).
 size_t BlockCacheBytes() {
   const int64_t mib = absl::GetFlag(FLAGS_block_cache_mib);
   if (mib > 0) return static_cast<size_t>(mib) << 20;
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page_size <= 0) return size_t{256} << 20;
-  return std::max<size_t>(size_t{256} << 20, static_cast<size_t>(pages) * page_size / 4);
+  return std::max<size_t>(size_t{256} << 20, MemoryAvailable() / 4);
 }
 
 absl::StatusOr<std::unique_ptr<LogSource>> OpenReplica(const std::filesystem::path& primary_dir,
