@@ -23,7 +23,6 @@
 // then the ledger drains its queue, signs a last checkpoint and closes.
 #include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -57,6 +56,7 @@
 #include "services/server/executor.h"
 #include "services/server/ledger_service.h"
 #include "services/server/log_source.h"
+#include "services/server/memory_limit.h"
 #include "services/server/recall_service.h"
 #include "services/server/registry_service.h"
 #include "services/server/server_host.h"
@@ -189,27 +189,13 @@ absl::StatusOr<std::string> BootstrapKeyId(const std::string& path) {
   return (*key)->key_id();
 }
 
-// The memory this process may use: the machine's, or less when its control group (a container's
-// memory limit, cgroup v2 or v1) says so.
-uint64_t MemoryAvailable() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGE_SIZE);
-  uint64_t memory = pages > 0 && page_size > 0 ? static_cast<uint64_t>(pages) * page_size : 0;
-  for (const char* limit_file :
-       {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
-    std::ifstream in(limit_file);
-    uint64_t limit = 0;
-    if (in >> limit && limit > 0 && (memory == 0 || limit < memory)) memory = limit;  // "max": no
-  }
-  return memory;
-}
-
 // --block_cache_mib, or a quarter of the memory available: the block cache is the ledger's only
 // reliable cache (see storage/cache_warmer.h).
 size_t BlockCacheBytes() {
   const int64_t mib = absl::GetFlag(FLAGS_block_cache_mib);
   if (mib > 0) return static_cast<size_t>(mib) << 20;
-  return std::max<size_t>(size_t{256} << 20, MemoryAvailable() / 4);
+  const uint64_t memory = MemoryAvailable();
+  return memory == 0 ? size_t{256} << 20 : static_cast<size_t>(memory / 4);
 }
 
 absl::StatusOr<std::unique_ptr<LogSource>> OpenReplica(const std::filesystem::path& primary_dir,
@@ -367,21 +353,6 @@ int Run() {
     service_names.push_back("herbtrace.v1.Capture");
   }
 
-  if (absl::GetFlag(FLAGS_warm_block_cache)) {
-    storage::CacheWarmer::Options warm;
-    const storage::LedgerDb& db = source->db();
-    warm.on_pass = [&db](const storage::CacheWarmer::Pass& pass) {
-      std::cout << absl::StreamFormat(
-                       "block cache: read %d tables (%.1f MiB) in %.2f s; %.0f of %.0f MiB in "
-                       "use%s\n",
-                       pass.tables_read, pass.bytes_read / 1048576.0,
-                       absl::ToDoubleSeconds(pass.took), db.block_cache().GetUsage() / 1048576.0,
-                       db.block_cache().GetCapacity() / 1048576.0,
-                       pass.budget_reached ? " (full: the rest is read as asked for)" : "")
-                << std::flush;
-    };
-    warmer = storage::CacheWarmer::Start(db, warm);
-  }
   LedgerServiceOptions ledger_options;
   ledger_options.callers = callers;
   services.push_back(NewLedgerService(*source, executor, audit_executor, ledger_options));
@@ -468,18 +439,34 @@ int Run() {
                     : absl::StrCat("             ", herbctl, " batch <trace code>\n"))
             << "  stop       Ctrl-C or SIGTERM\n"
             << std::flush;
+  // After the banner, so that its lines never interleave with it.
+  if (absl::GetFlag(FLAGS_warm_block_cache)) {
+    storage::CacheWarmer::Options warm;
+    const storage::LedgerDb& db = source->db();
+    warm.on_pass = [&db](const storage::CacheWarmer::Pass& pass) {
+      std::cout << absl::StreamFormat(
+                       "block cache: read %d tables (%.1f MiB) in %.2f s; %.0f of %.0f MiB in "
+                       "use%s\n",
+                       pass.tables_read, pass.bytes_read / 1048576.0,
+                       absl::ToDoubleSeconds(pass.took), db.block_cache().GetUsage() / 1048576.0,
+                       db.block_cache().GetCapacity() / 1048576.0,
+                       pass.budget_reached ? " (full: the rest is read as asked for)" : "")
+                << std::flush;
+    };
+    warmer = storage::CacheWarmer::Start(db, warm);
+  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::cout << "herbtrace-server: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ", shutting down\n"
             << std::flush;
+  warmer.reset();  // no more table reads while calls finish
   (*host)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   executor.Stop();
   audit_executor.Stop();
   host->reset();
   services.clear();
-  warmer.reset();
   source.reset();
   ledger.reset();  // drains, signs a last checkpoint, closes RocksDB
   std::cout << "herbtrace-server: stopped\n";
