@@ -50,6 +50,7 @@
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "crypto/signed_note.h"
+#include "rocksdb/cache.h"
 #include "services/domain/domain_rules.h"
 #include "services/domain/file_io.h"
 #include "services/server/capture_service.h"
@@ -61,7 +62,6 @@
 #include "services/server/registry_service.h"
 #include "services/server/server_host.h"
 #include "services/server/trace_service.h"
-#include "rocksdb/cache.h"
 #include "storage/cache_warmer.h"
 #include "storage/ledger.h"
 
@@ -258,7 +258,7 @@ int Run() {
   }
   if (absl::GetFlag(FLAGS_max_lineage_lots) <= 0) return Usage("--max_lineage_lots must be > 0");
   if (absl::GetFlag(FLAGS_block_cache_mib) < 0) {
-    return Usage("--block_cache_mib must be >= 0 (0: a quarter of the machine's memory)");
+    return Usage("--block_cache_mib must be >= 0 (0: a quarter of the memory available)");
   }
   if (const size_t largest_bundle = CaptureOptions().max_bundle_events;
       absl::GetFlag(FLAGS_max_appends_in_flight) < static_cast<int64_t>(largest_bundle)) {
