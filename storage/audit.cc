@@ -396,13 +396,19 @@ absl::StatusOr<AuditReport> AuditLedger(const LedgerDb& db, const AuditOptions& 
 
   std::atomic<uint64_t> audited{0};
   absl::Mutex progress_mu;
+  uint64_t progress_reported = 0;  // guarded by progress_mu
   const std::function<void(uint64_t)> advance = [&](uint64_t n) {
     if (!options.progress || options.progress_every == 0) return;
     const uint64_t before = audited.fetch_add(n);
     const uint64_t after = before + n;
     if (before / options.progress_every != after / options.progress_every) {
+      const uint64_t mark = after / options.progress_every * options.progress_every;
       absl::MutexLock lock(&progress_mu);
-      options.progress(after / options.progress_every * options.progress_every);
+      // Two ranges crossing marks at once may reach the lock in either order: a count is
+      // reported only when it is more than the last, so the caller sees them in order.
+      if (mark <= progress_reported) return;
+      progress_reported = mark;
+      options.progress(mark);
     }
   };
 
